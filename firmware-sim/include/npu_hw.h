@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * npu_hw.h - the hardware interface between the driver and an NPU.
+ *
+ * This is the seam where silicon plugs in. The driver talks to a device only through:
+ *   - a block of 32-bit registers (rd32 / wr32 at byte offsets below),
+ *   - device memory, which the host sees through an aperture (like a PCI BAR),
+ *   - doorbells (writes to a queue's TAIL register),
+ *   - an interrupt line (a handler the device calls when IRQ_STATUS & IRQ_MASK != 0).
+ * Everything in device memory the device reads or writes (page tables, rings, queue status
+ * records) has the layout defined here. firmware-sim is one implementation of these ops; a
+ * vendor implements the same struct npu_hw_ops for its chip and keeps the rest of the stack.
+ *
+ * Interface version: major breaks, minor extends. The driver reads REG_IF_VERSION at boot and
+ * refuses a device whose major differs from NPU_HW_IF_VERSION_MAJOR.
+ */
+#ifndef NPU_HW_H
+#define NPU_HW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef NPU_STATIC_ASSERT
+#ifdef __cplusplus
+#define NPU_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define NPU_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NPU_HW_IF_VERSION_MAJOR 1
+#define NPU_HW_IF_VERSION_MINOR 0
+#define NPU_HW_IF_VERSION ((NPU_HW_IF_VERSION_MAJOR << 16) | NPU_HW_IF_VERSION_MINOR)
+
+#define NPU_HW_ID_MAGIC 0x4e505531u /* "NPU1" */
+
+/* ---- Register block (byte offsets, all registers 32 bits) ---------------------------- */
+#define NPU_REG_ID            0x000 /* RO: NPU_HW_ID_MAGIC */
+#define NPU_REG_FW_VERSION    0x004 /* RO: firmware version, major << 16 | minor */
+#define NPU_REG_IF_VERSION    0x008 /* RO: NPU_HW_IF_VERSION the firmware speaks */
+#define NPU_REG_ISA_VERSION   0x00c /* RO: ISA version, major << 16 | minor */
+#define NPU_REG_STATUS        0x010 /* RO: NPU_STATUS_* */
+#define NPU_REG_CONTROL       0x014 /* WO: NPU_CONTROL_* */
+#define NPU_REG_NUM_CORES     0x018 /* RO */
+#define NPU_REG_SRAM_SIZE     0x01c /* RO: bytes of SRAM per core */
+#define NPU_REG_MEM_SIZE_LO   0x020 /* RO: bytes of device memory */
+#define NPU_REG_MEM_SIZE_HI   0x024
+#define NPU_REG_CLOCK_KHZ     0x028 /* RO: core clock of the timing model */
+#define NPU_REG_NUM_QUEUES    0x02c /* RO: hardware queues */
+#define NPU_REG_IRQ_STATUS    0x030 /* RO: bit q set = queue q has news (completion or fault) */
+#define NPU_REG_IRQ_MASK      0x034 /* RW: bit q enables queue q's interrupt */
+#define NPU_REG_IRQ_ACK       0x038 /* WO: write 1 to clear a bit of IRQ_STATUS */
+#define NPU_REG_PAGE_SIZE     0x03c /* RO: MMU page size in bytes */
+
+#define NPU_STATUS_READY      (1u << 0) /* firmware booted and accepting work */
+#define NPU_STATUS_FAILED     (1u << 1) /* firmware failed; only a reset helps */
+
+#define NPU_CONTROL_BOOT      1u /* start the firmware; STATUS.READY follows */
+#define NPU_CONTROL_RESET     2u /* stop all queues and cores, lose all queue state */
+
+#define NPU_MAX_HW_QUEUES     32
+
+/* Per-queue registers at NPU_REG_QUEUE(q) + offset. */
+#define NPU_REG_QUEUE(q)      (0x100u + (uint32_t)(q) * 0x40u)
+#define NPU_QREG_RING_LO      0x00 /* RW: device physical address of the ring */
+#define NPU_QREG_RING_HI      0x04
+#define NPU_QREG_RING_SIZE    0x08 /* RW: ring bytes, a power of two >= 4096 */
+#define NPU_QREG_HEAD         0x0c /* RO: bytes consumed by the device (free running, wraps at 2^32) */
+#define NPU_QREG_TAIL         0x10 /* RW: bytes written by the driver; a write is the doorbell */
+#define NPU_QREG_PT_LO        0x14 /* RW: physical address of the context's level-1 page table */
+#define NPU_QREG_PT_HI        0x18
+#define NPU_QREG_STATUS_LO    0x1c /* RW: physical address of struct npu_hw_queue_status */
+#define NPU_QREG_STATUS_HI    0x20
+#define NPU_QREG_CONTROL      0x24 /* RW: NPU_QCTL_* */
+#define NPU_QREG_STATE        0x28 /* RO: NPU_QSTATE_* */
+
+#define NPU_QCTL_ENABLE       (1u << 0) /* device processes the ring */
+#define NPU_QCTL_RESUME       (1u << 1) /* WO: leave the FAULTED state after the driver read the fault */
+
+#define NPU_QSTATE_IDLE       0 /* ring empty */
+#define NPU_QSTATE_BUSY       1 /* executing packets */
+#define NPU_QSTATE_FAULTED    2 /* stopped after a fault; waits for NPU_QCTL_RESUME */
+#define NPU_QSTATE_DISABLED   3
+
+/* ---- Device MMU ------------------------------------------------------------------------
+ * Two-level page tables in device memory, 64 KiB pages, 40-bit device virtual addresses.
+ * VA bits [39:28] index the level-1 table, bits [27:16] the level-2 table, [15:0] the page.
+ * Each table is 4096 little-endian u64 entries (32 KiB) at a 64 KiB-aligned physical address.
+ */
+#define NPU_PAGE_SHIFT        16
+#define NPU_PAGE_SIZE         (1ull << NPU_PAGE_SHIFT)
+#define NPU_VA_BITS           40
+#define NPU_PT_ENTRIES        4096
+#define NPU_PTE_VALID         (1ull << 0)
+#define NPU_PTE_WRITE         (1ull << 1)
+#define NPU_PTE_ADDR_MASK     (~(NPU_PAGE_SIZE - 1) & ((1ull << 48) - 1))
+#define NPU_VA_L1(va)         (((va) >> 28) & 0xfffu)
+#define NPU_VA_L2(va)         (((va) >> 16) & 0xfffu)
+
+/* ---- Queue status record (device memory, written by the device) --------------------- */
+struct npu_hw_queue_status {
+	uint64_t fence;        /* seqno of the last completed FENCE packet */
+	uint64_t fault_fence;  /* value of `fence` when the fault happened: the guilty job is the one
+	                        * whose FENCE comes next. After NPU_QCTL_RESUME the device skips the
+	                        * rest of that job's packets up to its FENCE, which it executes as
+	                        * usual, so every job's fence signals exactly once. */
+	uint32_t fault_code;   /* trap code from the ISA (NPU_TRAP_*), 0 = none */
+	uint32_t fault_core;   /* core that trapped */
+	uint64_t fault_pc;     /* program counter, in instructions from the start of the code */
+	uint64_t fault_addr;   /* faulting address (meaning depends on the trap) */
+	uint64_t fault_insn;   /* the 64-bit instruction word at fault_pc */
+	uint32_t fault_flags;  /* NPU_FAULT_* */
+	uint32_t pad;
+	uint64_t cycles;       /* simulated cycles of the last completed launch (max over cores) */
+	uint64_t launches;     /* launches executed by this queue */
+};
+#define NPU_FAULT_WRITE       (1u << 0) /* the faulting access was a write */
+#define NPU_FAULT_INSN_VALID  (1u << 1) /* fault_pc / fault_insn refer to a kernel instruction */
+
+/* ---- Ring packets ----------------------------------------------------------------------
+ * A ring holds packets back to back; each starts with a header and is a multiple of 8 bytes.
+ * A packet never wraps: the driver pads the ring end with a NOP that reaches it.
+ */
+struct npu_hw_pkt_header {
+	uint16_t type;      /* NPU_PKT_* */
+	uint16_t dwords;    /* packet length in 8-byte words, header included */
+	uint32_t flags;     /* must be 0 */
+};
+
+#define NPU_PKT_NOP      0
+#define NPU_PKT_LAUNCH   1
+#define NPU_PKT_COPY     2 /* device VA -> device VA */
+#define NPU_PKT_FILL     3 /* fill with a 32-bit pattern */
+#define NPU_PKT_FENCE    4 /* write seqno to the status record and raise the queue's interrupt */
+
+#define NPU_HW_MAX_ARGS  32
+
+struct npu_hw_pkt_launch {
+	struct npu_hw_pkt_header hdr;
+	uint64_t code_va;       /* device VA of the code (64-bit words) */
+	uint32_t code_words;    /* instructions available from code_va */
+	uint32_t entry;         /* first instruction (index) */
+	uint32_t grid[3];       /* program instances along x, y, z; each >= 1 */
+	uint32_t sram_bytes;    /* SRAM the kernel needs (<= SRAM per core) */
+	uint64_t const_va;      /* CONST_PTR special register */
+	uint64_t max_insns;     /* per-program instruction budget, 0 = none */
+	uint32_t timeout_us;    /* wall-clock limit for the launch, 0 = none */
+	uint32_t nargs;         /* <= NPU_HW_MAX_ARGS */
+	uint64_t args[];        /* nargs 64-bit arguments */
+};
+
+struct npu_hw_pkt_copy {
+	struct npu_hw_pkt_header hdr;
+	uint64_t src_va;
+	uint64_t dst_va;
+	uint64_t size;
+};
+
+struct npu_hw_pkt_fill {
+	struct npu_hw_pkt_header hdr;
+	uint64_t dst_va;
+	uint64_t size;          /* multiple of 4 */
+	uint32_t pattern;
+	uint32_t pad;
+};
+
+struct npu_hw_pkt_fence {
+	struct npu_hw_pkt_header hdr;
+	uint64_t seqno;
+};
+
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_header) == 8, "packet header is 8 bytes");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_launch) % 8 == 0, "packets are 8-byte words");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_copy) % 8 == 0, "packets are 8-byte words");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_fill) % 8 == 0, "packets are 8-byte words");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_fence) % 8 == 0, "packets are 8-byte words");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_queue_status) % 8 == 0, "status record is 8-byte words");
+
+/* ---- Operations a device implementation provides ------------------------------------ */
+struct npu_hw;
+
+typedef void (*npu_hw_isr_fn)(void *arg);
+
+struct npu_hw_ops {
+	const char *name;
+	/* Power on one device instance. `config` is implementation-defined ("key=value,..."),
+	 * may be NULL for defaults. Returns 0 or a negative errno. */
+	int (*create)(const char *config, struct npu_hw **out);
+	/* Power off: stops every thread of the device and frees it. */
+	void (*destroy)(struct npu_hw *hw);
+	uint32_t (*rd32)(struct npu_hw *hw, uint32_t offset);
+	void (*wr32)(struct npu_hw *hw, uint32_t offset, uint32_t value);
+	/* Host view of device memory: byte 0 of the aperture is device physical address 0. */
+	void *(*aperture)(struct npu_hw *hw, uint64_t *size);
+	/* Tell the device a physical range's contents no longer matter; afterwards it reads as
+	 * zeros. Lets lazily backed memory give pages back. May be NULL (driver zeroes instead). */
+	void (*discard)(struct npu_hw *hw, uint64_t phys, uint64_t size);
+	/* Install the interrupt handler, called from a device thread while IRQ_STATUS & IRQ_MASK
+	 * is non-zero and after every change of it; the handler acks through IRQ_ACK. */
+	void (*set_isr)(struct npu_hw *hw, npu_hw_isr_fn fn, void *arg);
+};
+
+/* The simulated device (firmware-sim). Config keys: cores, sram, mem, clock_khz, queues;
+ * sizes accept K/M/G suffixes. NPU_SIM_CONFIG in the environment supplies defaults. */
+extern const struct npu_hw_ops npu_sim_hw_ops;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NPU_HW_H */

@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: MIT */
+/* libnpu: errors, devices, memory and synchronisation over the driver ABI. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "npu_accel.h"
+#include "npu_internal.h"
+#include "npu_isa.h"
+
+/* ---- Errors ---------------------------------------------------------------------------- */
+
+static __thread char last_error[512];
+
+npu_result_t npu_set_error(npu_result_t code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void npu_clear_error(void)
+{
+	last_error[0] = '\0';
+}
+
+const char *npu_last_error_message(void)
+{
+	return last_error;
+}
+
+static const struct {
+	npu_result_t code;
+	const char *name;
+	const char *text;
+} error_table[] = {
+	{ NPU_SUCCESS, "NPU_SUCCESS", "success" },
+	{ NPU_ERROR_NOT_PERMITTED, "NPU_ERROR_NOT_PERMITTED", "operation not permitted" },
+	{ NPU_ERROR_NOT_FOUND, "NPU_ERROR_NOT_FOUND", "not found" },
+	{ NPU_ERROR_KERNEL_FAULT, "NPU_ERROR_KERNEL_FAULT", "a kernel or command faulted on the device" },
+	{ NPU_ERROR_INVALID_IMAGE, "NPU_ERROR_INVALID_IMAGE", "malformed kernel binary" },
+	{ NPU_ERROR_BAD_HANDLE, "NPU_ERROR_BAD_HANDLE", "invalid handle" },
+	{ NPU_ERROR_OUT_OF_MEMORY, "NPU_ERROR_OUT_OF_MEMORY", "out of device memory" },
+	{ NPU_ERROR_INVALID_ADDRESS, "NPU_ERROR_INVALID_ADDRESS", "not a valid device address range" },
+	{ NPU_ERROR_BUSY, "NPU_ERROR_BUSY", "device or resource busy" },
+	{ NPU_ERROR_NO_DEVICE, "NPU_ERROR_NO_DEVICE", "no such device" },
+	{ NPU_ERROR_INVALID_VALUE, "NPU_ERROR_INVALID_VALUE", "invalid argument" },
+	{ NPU_ERROR_NOT_SUPPORTED, "NPU_ERROR_NOT_SUPPORTED", "operation not supported" },
+	{ NPU_ERROR_TIMEOUT, "NPU_ERROR_TIMEOUT", "timed out" },
+};
+
+const char *npu_error_name(npu_result_t result)
+{
+	for (size_t i = 0; i < sizeof(error_table) / sizeof(error_table[0]); i++)
+		if (error_table[i].code == result)
+			return error_table[i].name;
+	return "NPU_ERROR_UNKNOWN";
+}
+
+const char *npu_error_string(npu_result_t result)
+{
+	for (size_t i = 0; i < sizeof(error_table) / sizeof(error_table[0]); i++)
+		if (error_table[i].code == result)
+			return error_table[i].text;
+	return "unknown error";
+}
+
+int npu_get_version(void)
+{
+	return NPU_VERSION;
+}
+
+/* ---- Devices --------------------------------------------------------------------------- */
+
+#define NPU_MAX_DEVICES 16
+
+npu_result_t npu_device_count(int *count)
+{
+	char node[16];
+	int n = 0;
+
+	if (!count)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_count: count is NULL");
+	for (; n < NPU_MAX_DEVICES; n++) {
+		snprintf(node, sizeof(node), "npu%d", n);
+		int fd = npu_drv_open(node, 0);
+		if (fd < 0)
+			break;
+		npu_drv_close(fd);
+	}
+	*count = n;
+	return NPU_SUCCESS;
+}
+
+static int get_param(int fd, uint32_t param, uint64_t *value)
+{
+	struct npu_get_param gp = { .param = param };
+	int ret = npu_drv_ioctl(fd, NPU_IOCTL_GET_PARAM, &gp);
+
+	if (ret == 0)
+		*value = gp.value;
+	return ret;
+}
+
+static npu_result_t read_props(struct npu_device *dev)
+{
+	struct npu_device_props *p = &dev->props;
+	uint64_t v[NPU_PARAM_COUNT];
+	static const uint32_t wanted[] = {
+		NPU_PARAM_NUM_CORES, NPU_PARAM_SRAM_SIZE, NPU_PARAM_MEM_SIZE,
+		NPU_PARAM_CLOCK_KHZ, NPU_PARAM_FW_VERSION, NPU_PARAM_ISA_VERSION,
+		NPU_PARAM_MAX_ARGS, NPU_PARAM_PAGE_SIZE,
+	};
+
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		int ret = get_param(dev->fd, wanted[i], &v[wanted[i]]);
+		if (ret)
+			return npu_set_error(ret, "GET_PARAM %u failed: %s", wanted[i],
+					     strerror(-ret));
+	}
+	memset(p, 0, sizeof(*p));
+	p->struct_size = sizeof(*p);
+	p->ordinal = (uint32_t)dev->ordinal;
+	snprintf(p->name, sizeof(p->name), "npu%d (firmware-sim)", dev->ordinal);
+	p->num_cores = (uint32_t)v[NPU_PARAM_NUM_CORES];
+	p->sram_per_core = (uint32_t)v[NPU_PARAM_SRAM_SIZE];
+	p->mem_total = v[NPU_PARAM_MEM_SIZE];
+	p->clock_khz = (uint32_t)v[NPU_PARAM_CLOCK_KHZ];
+	p->fw_version = (uint32_t)v[NPU_PARAM_FW_VERSION];
+	p->isa_version = (uint32_t)v[NPU_PARAM_ISA_VERSION];
+	p->max_kernel_args = (uint32_t)v[NPU_PARAM_MAX_ARGS];
+	p->page_size = (uint32_t)v[NPU_PARAM_PAGE_SIZE];
+	if ((p->isa_version >> 16) != NPU_ISA_VERSION_MAJOR)
+		return npu_set_error(NPU_ERROR_NO_DEVICE,
+				     "device speaks ISA %u.%u, this libnpu ISA %u.%u",
+				     p->isa_version >> 16, p->isa_version & 0xffff,
+				     NPU_ISA_VERSION_MAJOR, NPU_ISA_VERSION_MINOR);
+	return NPU_SUCCESS;
+}
+
+npu_result_t npu_device_open(int ordinal, npu_device_t **out)
+{
+	struct npu_device *dev;
+	char node[16];
+	npu_result_t ret;
+
+	npu_clear_error();
+	if (!out)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_open: out is NULL");
+	if (ordinal < 0 || ordinal >= NPU_MAX_DEVICES)
+		return npu_set_error(NPU_ERROR_NO_DEVICE, "no device %d", ordinal);
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return npu_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+	snprintf(node, sizeof(node), "npu%d", ordinal);
+	dev->fd = npu_drv_open(node, 0);
+	if (dev->fd < 0) {
+		ret = npu_set_error(dev->fd == -ENOENT ? NPU_ERROR_NO_DEVICE : dev->fd,
+				    "cannot open device node %s: %s", node, strerror(-dev->fd));
+		goto err_free;
+	}
+	dev->ordinal = ordinal;
+	ret = read_props(dev);
+	if (ret)
+		goto err_close;
+	pthread_mutex_init(&dev->lock, NULL);
+	*out = dev;
+	return NPU_SUCCESS;
+
+err_close:
+	npu_drv_close(dev->fd);
+err_free:
+	free(dev);
+	return ret;
+}
+
+npu_result_t npu_device_close(npu_device_t *dev)
+{
+	npu_result_t ret;
+
+	if (!dev)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_close: dev is NULL");
+	pthread_mutex_lock(&dev->lock);
+	ret = npu_sync_locked(dev);
+	while (dev->modules) {
+		struct npu_module *m = dev->modules;
+		dev->modules = m->next;
+		free(m->kernels);
+		free(m->strings);
+		free(m);
+	}
+	/* Closing the node frees every buffer object the client still holds. */
+	for (size_t i = 0; i < dev->nallocs; i++)
+		npu_drv_munmap(dev->fd, dev->allocs[i].host, dev->allocs[i].size);
+	free(dev->allocs);
+	pthread_mutex_unlock(&dev->lock);
+	npu_drv_close(dev->fd);
+	pthread_mutex_destroy(&dev->lock);
+	free(dev);
+	return ret == NPU_ERROR_KERNEL_FAULT ? NPU_SUCCESS : ret;
+}
+
+npu_result_t npu_device_get_props(npu_device_t *dev, struct npu_device_props *props)
+{
+	uint64_t used = 0;
+	uint32_t n;
+	int ret;
+
+	if (!dev || !props)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_get_props: NULL argument");
+	if (props->struct_size < offsetof(struct npu_device_props, name))
+		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+				     "npu_device_get_props: struct_size %u too small",
+				     props->struct_size);
+	ret = get_param(dev->fd, NPU_PARAM_MEM_USED, &used);
+	if (ret)
+		return npu_set_error(ret, "GET_PARAM MEM_USED failed: %s", strerror(-ret));
+	n = props->struct_size < sizeof(*props) ? props->struct_size : (uint32_t)sizeof(*props);
+	pthread_mutex_lock(&dev->lock);
+	dev->props.mem_used = used;
+	memcpy(props, &dev->props, n);
+	pthread_mutex_unlock(&dev->lock);
+	props->struct_size = n;
+	return NPU_SUCCESS;
+}
+
+/* ---- Submission, waiting and faults ---------------------------------------------------- */
+
+npu_result_t npu_submit(struct npu_device *dev, const void *cmds, uint32_t size,
+			const char *kernel_name)
+{
+	struct npu_submit s = {
+		.cmds = (uint64_t)(uintptr_t)cmds,
+		.cmds_size = size,
+	};
+	int ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_SUBMIT, &s);
+
+	if (ret)
+		return npu_set_error(ret, "submit failed: %s", strerror(-ret));
+	dev->last_seqno = s.seqno;
+	struct npu_job_record *rec = &dev->jobs[s.seqno % NPU_JOB_HISTORY];
+	rec->seqno = s.seqno;
+	snprintf(rec->kernel, sizeof(rec->kernel), "%s", kernel_name ? kernel_name : "");
+	return NPU_SUCCESS;
+}
+
+static void describe_fault(struct npu_device *dev, const struct npu_get_fault *f,
+			   struct npu_fault_info *info)
+{
+	const struct npu_job_record *rec = &dev->jobs[f->seqno % NPU_JOB_HISTORY];
+
+	memset(info, 0, sizeof(*info));
+	info->struct_size = sizeof(*info);
+	info->code = f->code;
+	snprintf(info->trap_name, sizeof(info->trap_name), "%s", npu_trap_name(f->code));
+	if (rec->seqno == f->seqno)
+		snprintf(info->kernel, sizeof(info->kernel), "%s", rec->kernel);
+	info->core = f->core;
+	info->is_write = !!(f->flags & NPU_FAULT_F_WRITE);
+	info->has_insn = !!(f->flags & NPU_FAULT_F_INSN);
+	info->pc = f->pc;
+	info->addr = f->addr;
+	info->insn = f->insn;
+	if (info->has_insn) {
+		npu_isa_disasm(f->insn, info->disasm, sizeof(info->disasm));
+		snprintf(info->message, sizeof(info->message),
+			 "%s in kernel '%s' on core %u at pc %" PRIu64 " (%s), address 0x%" PRIx64
+			 "%s: %s",
+			 info->trap_name, info->kernel, info->core, info->pc, info->disasm,
+			 info->addr, info->is_write ? " (write)" : "", npu_trap_doc(f->code));
+	} else {
+		snprintf(info->message, sizeof(info->message),
+			 "%s in %s%s%s, address 0x%" PRIx64 "%s: %s", info->trap_name,
+			 info->kernel[0] ? "kernel '" : "a copy/fill command",
+			 info->kernel, info->kernel[0] ? "'" : "", info->addr,
+			 info->is_write ? " (write)" : "", npu_trap_doc(f->code));
+	}
+}
+
+npu_result_t npu_sync_locked(struct npu_device *dev)
+{
+	struct npu_wait w = { .seqno = dev->last_seqno, .timeout_ns = INT64_MAX };
+	struct npu_get_fault f;
+	npu_result_t result = NPU_SUCCESS;
+	int ret;
+
+	if (dev->last_seqno) {
+		ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_WAIT, &w);
+		if (ret)
+			return npu_set_error(ret, "waiting for job %" PRIu64 " failed: %s",
+					     dev->last_seqno, strerror(-ret));
+	}
+	/* Report the oldest fault; drain the rest so each is reported once. */
+	for (;;) {
+		memset(&f, 0, sizeof(f));
+		ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_GET_FAULT, &f);
+		if (ret)
+			return npu_set_error(ret, "GET_FAULT failed: %s", strerror(-ret));
+		if (!(f.flags & NPU_FAULT_F_VALID))
+			break;
+		if (result == NPU_SUCCESS) {
+			describe_fault(dev, &f, &dev->last_fault);
+			result = npu_set_error(NPU_ERROR_KERNEL_FAULT, "%s",
+					       dev->last_fault.message);
+		}
+	}
+	return result;
+}
+
+npu_result_t npu_device_synchronize(npu_device_t *dev)
+{
+	npu_result_t ret;
+
+	if (!dev)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_synchronize: dev is NULL");
+	npu_clear_error();
+	pthread_mutex_lock(&dev->lock);
+	ret = npu_sync_locked(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+npu_result_t npu_device_get_last_fault(npu_device_t *dev, struct npu_fault_info *info)
+{
+	uint32_t n;
+
+	if (!dev || !info)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+				     "npu_device_get_last_fault: NULL argument");
+	if (info->struct_size < sizeof(uint32_t) * 2)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+				     "npu_device_get_last_fault: struct_size %u too small",
+				     info->struct_size);
+	pthread_mutex_lock(&dev->lock);
+	if (!dev->last_fault.code) {
+		pthread_mutex_unlock(&dev->lock);
+		return npu_set_error(NPU_ERROR_NOT_FOUND, "no fault has been reported");
+	}
+	n = info->struct_size < sizeof(*info) ? info->struct_size : (uint32_t)sizeof(*info);
+	memcpy(info, &dev->last_fault, n);
+	info->struct_size = n;
+	pthread_mutex_unlock(&dev->lock);
+	return NPU_SUCCESS;
+}
+
+/* ---- Memory ------------------------------------------------------------------------------ */
+
+npu_result_t npu_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
+			  struct npu_alloc *out)
+{
+	struct npu_bo_create c = { .size = size, .flags = flags | NPU_BO_HOST_VISIBLE };
+	struct npu_bo_free f = { 0 };
+	int err = 0, ret;
+	void *host;
+
+	if (dev->nallocs == dev->cap_allocs) {
+		size_t cap = dev->cap_allocs ? dev->cap_allocs * 2 : 64;
+		struct npu_alloc *a = realloc(dev->allocs, cap * sizeof(*a));
+		if (!a)
+			return npu_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+		dev->allocs = a;
+		dev->cap_allocs = cap;
+	}
+	ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_BO_CREATE, &c);
+	if (ret) {
+		uint64_t used = 0;
+		get_param(dev->fd, NPU_PARAM_MEM_USED, &used);
+		return npu_set_error(ret, "cannot allocate %" PRIu64 " bytes of device memory "
+				     "(%" PRIu64 " of %" PRIu64 " bytes in use): %s",
+				     size, used, dev->props.mem_total, strerror(-ret));
+	}
+	host = npu_drv_mmap(dev->fd, c.mmap_offset, c.size, &err);
+	if (!host) {
+		f.handle = c.handle;
+		npu_drv_ioctl(dev->fd, NPU_IOCTL_BO_FREE, &f);
+		return npu_set_error(err ? err : NPU_ERROR_INVALID_VALUE,
+				     "cannot map a new buffer: %s", strerror(-err));
+	}
+	/* Keep the table sorted by device address for lookups. */
+	size_t i = dev->nallocs;
+	while (i > 0 && dev->allocs[i - 1].va > c.dev_addr) {
+		dev->allocs[i] = dev->allocs[i - 1];
+		i--;
+	}
+	dev->allocs[i] = (struct npu_alloc){ c.dev_addr, c.size, c.handle, host };
+	dev->nallocs++;
+	*out = dev->allocs[i];
+	return NPU_SUCCESS;
+}
+
+struct npu_alloc *npu_find_alloc(struct npu_device *dev, npu_deviceptr_t ptr, uint64_t size)
+{
+	size_t lo = 0, hi = dev->nallocs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (dev->allocs[mid].va <= ptr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	struct npu_alloc *a = &dev->allocs[lo - 1];
+	uint64_t off = ptr - a->va;
+	if (off >= a->size || size > a->size - off)
+		return NULL;
+	return a;
+}
+
+void npu_release_alloc(struct npu_device *dev, npu_deviceptr_t va)
+{
+	struct npu_alloc *a = npu_find_alloc(dev, va, 1);
+	struct npu_bo_free f;
+
+	if (!a || a->va != va)
+		return;
+	npu_drv_munmap(dev->fd, a->host, a->size);
+	f = (struct npu_bo_free){ .handle = a->handle };
+	npu_drv_ioctl(dev->fd, NPU_IOCTL_BO_FREE, &f);
+	size_t i = (size_t)(a - dev->allocs);
+	memmove(&dev->allocs[i], &dev->allocs[i + 1], (dev->nallocs - i - 1) * sizeof(*a));
+	dev->nallocs--;
+}
+
+npu_result_t npu_mem_alloc(npu_device_t *dev, uint64_t size, npu_deviceptr_t *out)
+{
+	struct npu_alloc a;
+	npu_result_t ret;
+
+	npu_clear_error();
+	if (!dev || !out)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_mem_alloc: NULL argument");
+	if (size == 0)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_mem_alloc: size is 0");
+	pthread_mutex_lock(&dev->lock);
+	ret = npu_alloc_bo(dev, size, 0, &a);
+	pthread_mutex_unlock(&dev->lock);
+	if (ret == NPU_SUCCESS)
+		*out = a.va;
+	return ret;
+}
+
+npu_result_t npu_mem_free(npu_device_t *dev, npu_deviceptr_t ptr)
+{
+	struct npu_alloc *a;
+
+	npu_clear_error();
+	if (!dev)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_mem_free: dev is NULL");
+	pthread_mutex_lock(&dev->lock);
+	a = npu_find_alloc(dev, ptr, 1);
+	if (!a || a->va != ptr) {
+		pthread_mutex_unlock(&dev->lock);
+		return npu_set_error(NPU_ERROR_INVALID_ADDRESS,
+				     "npu_mem_free: 0x%" PRIx64 " is not the start of an allocation",
+				     ptr);
+	}
+	/* The driver keeps the buffer alive until work already submitted is done. */
+	npu_release_alloc(dev, ptr);
+	pthread_mutex_unlock(&dev->lock);
+	return NPU_SUCCESS;
+}
+
+/* Resolves [ptr, ptr+size) to host memory, waiting for earlier work first. */
+static npu_result_t host_range(struct npu_device *dev, npu_deviceptr_t ptr, uint64_t size,
+			       const char *what, void **host)
+{
+	struct npu_alloc *a;
+	npu_result_t ret;
+
+	if (size == 0)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "%s: size is 0", what);
+	a = npu_find_alloc(dev, ptr, size);
+	if (!a)
+		return npu_set_error(NPU_ERROR_INVALID_ADDRESS,
+				     "%s: [0x%" PRIx64 ", +%" PRIu64 ") is not inside one allocation",
+				     what, ptr, size);
+	ret = npu_sync_locked(dev);
+	if (ret)
+		return ret;
+	*host = (char *)a->host + (ptr - a->va);
+	return NPU_SUCCESS;
+}
+
+npu_result_t npu_memcpy_htod(npu_device_t *dev, npu_deviceptr_t dst, const void *src,
+			     uint64_t size)
+{
+	npu_result_t ret;
+	void *host;
+
+	npu_clear_error();
+	if (!dev || (!src && size))
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_htod: NULL argument");
+	pthread_mutex_lock(&dev->lock);
+	ret = host_range(dev, dst, size, "npu_memcpy_htod", &host);
+	if (ret == NPU_SUCCESS)
+		memcpy(host, src, size);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+npu_result_t npu_memcpy_dtoh(npu_device_t *dev, void *dst, npu_deviceptr_t src, uint64_t size)
+{
+	npu_result_t ret;
+	void *host;
+
+	npu_clear_error();
+	if (!dev || (!dst && size))
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_dtoh: NULL argument");
+	pthread_mutex_lock(&dev->lock);
+	ret = host_range(dev, src, size, "npu_memcpy_dtoh", &host);
+	if (ret == NPU_SUCCESS)
+		memcpy(dst, host, size);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+npu_result_t npu_memcpy_dtod(npu_device_t *dev, npu_deviceptr_t dst, npu_deviceptr_t src,
+			     uint64_t size)
+{
+	struct npu_cmd_copy c = {
+		.hdr = { .type = NPU_CMD_COPY, .dwords = sizeof(c) / 8 },
+		.src_addr = src, .dst_addr = dst, .size = size,
+	};
+	npu_result_t ret;
+
+	npu_clear_error();
+	if (!dev)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_dtod: dev is NULL");
+	if (size == 0)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_dtod: size is 0");
+	pthread_mutex_lock(&dev->lock);
+	ret = npu_submit(dev, &c, sizeof(c), NULL);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+npu_result_t npu_memset_d32(npu_device_t *dev, npu_deviceptr_t dst, uint32_t value,
+			    uint64_t count)
+{
+	struct npu_cmd_fill c = {
+		.hdr = { .type = NPU_CMD_FILL, .dwords = sizeof(c) / 8 },
+		.dst_addr = dst, .size = count * 4, .pattern = value,
+	};
+	npu_result_t ret;
+
+	npu_clear_error();
+	if (!dev)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memset_d32: dev is NULL");
+	if (count == 0 || count > UINT64_MAX / 4)
+		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memset_d32: bad count %" PRIu64,
+				     count);
+	if (dst % 4)
+		return npu_set_error(NPU_ERROR_INVALID_ADDRESS,
+				     "npu_memset_d32: 0x%" PRIx64 " is not 4-byte aligned", dst);
+	pthread_mutex_lock(&dev->lock);
+	ret = npu_submit(dev, &c, sizeof(c), NULL);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}

@@ -1,0 +1,50 @@
+"""Builds the C layers (ISA library, firmware-sim, driver, libnpu) and their C tests in a
+C-only meson tree under AddressSanitizer + UndefinedBehaviorSanitizer, and runs them.
+
+The tree is built from the source checkout next to this file; NPU_C_SUITE_BUILDDIR reuses a
+build directory between runs.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(not (ROOT / "meson.build").exists(),
+                                reason="needs the source tree")
+
+
+def _meson() -> list[str]:
+    exe = shutil.which("meson")
+    return [exe] if exe else [sys.executable, "-m", "mesonbuild.mesonmain"]
+
+
+@pytest.fixture(scope="module")
+def asan_build(tmp_path_factory) -> Path:
+    build = Path(os.environ.get("NPU_C_SUITE_BUILDDIR") or tmp_path_factory.mktemp("build-asan"))
+    if not (build / "build.ninja").exists():
+        subprocess.run(
+            [*_meson(), "setup", str(build), str(ROOT), "-Dpython=false",
+             "-Db_sanitize=address,undefined", "-Db_lundef=false", "-Dbuildtype=debug",
+             "-Doptimization=1"],
+            check=True, capture_output=True, text=True)
+    r = subprocess.run([*_meson(), "compile", "-C", str(build)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    return build
+
+
+def test_c_tests_under_asan_ubsan(asan_build):
+    env = dict(os.environ,
+               ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
+    r = subprocess.run([*_meson(), "test", "-C", str(asan_build), "--print-errorlogs",
+                        "--num-processes", "2"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout[-8000:] + r.stderr[-2000:]
+    assert " Ok: " in r.stdout
+    assert "Fail:              0" in r.stdout or "Fail: 0" in r.stdout.replace("  ", " ")
