@@ -358,7 +358,7 @@ npu_result_t npu_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
 	struct npu_bo_create c = { .size = size, .flags = flags | NPU_BO_HOST_VISIBLE };
 	struct npu_bo_free f = { 0 };
 	int err = 0, ret;
-	void *host;
+	void *host = NULL;
 
 	if (dev->nallocs == dev->cap_allocs) {
 		size_t cap = dev->cap_allocs ? dev->cap_allocs * 2 : 64;
@@ -494,7 +494,7 @@ npu_result_t npu_memcpy_htod(npu_device_t *dev, npu_deviceptr_t dst, const void 
 			     uint64_t size)
 {
 	npu_result_t ret;
-	void *host;
+	void *host = NULL;
 
 	npu_clear_error();
 	if (!dev || (!src && size))
@@ -510,7 +510,7 @@ npu_result_t npu_memcpy_htod(npu_device_t *dev, npu_deviceptr_t dst, const void 
 npu_result_t npu_memcpy_dtoh(npu_device_t *dev, void *dst, npu_deviceptr_t src, uint64_t size)
 {
 	npu_result_t ret;
-	void *host;
+	void *host = NULL;
 
 	npu_clear_error();
 	if (!dev || (!dst && size))

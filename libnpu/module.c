@@ -216,7 +216,7 @@ static npu_result_t parse_kernels(const struct kbin_view *v, uint32_t sram_per_c
 npu_result_t npu_module_load_data(npu_device_t *dev, const void *image, size_t size,
 				  npu_module_t **out)
 {
-	struct kbin_view v;
+	struct kbin_view v = { 0 };
 	struct npu_module *m;
 	struct npu_alloc code = { 0 }, consts = { 0 };
 	npu_result_t ret;

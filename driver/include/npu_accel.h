@@ -169,6 +169,8 @@ struct npu_wait {
 #define NPU_FAULT_F_VALID      (1u << 0) /* a fault was returned */
 #define NPU_FAULT_F_WRITE      (1u << 1) /* the access was a write */
 #define NPU_FAULT_F_INSN       (1u << 2) /* pc and insn refer to a kernel instruction */
+#define NPU_FAULT_NO_CORE      0xffffffffu /* `core` of a fault no NPU core raised (COPY, FILL,
+                                            * a malformed packet or launch) */
 
 /* Pops the oldest unread fault of this client (faults are kept in order, up to 64; older ones
  * are counted in `lost`). */
@@ -176,14 +178,16 @@ struct npu_get_fault {
 	uint32_t flags;       /* In: 0; Out: NPU_FAULT_F_* */
 	uint32_t code;        /* Out: ISA trap code, 0 if none */
 	uint64_t seqno;       /* Out: fence value of the job that faulted */
-	uint32_t core;        /* Out */
+	uint32_t core;        /* Out: NPU core, or NPU_FAULT_NO_CORE */
 	uint32_t lost;        /* Out: faults dropped because the log was full */
 	uint64_t pc;          /* Out: instruction index */
 	uint64_t addr;        /* Out: faulting address */
 	uint64_t insn;        /* Out: instruction word at pc */
-	uint32_t queue;       /* Out */
+	uint32_t queue;       /* Out: the queue id as named in npu_submit.queue (0) */
 	uint32_t pad;         /* Out: 0 */
 };
+/* With no fault to return, flags (no NPU_FAULT_F_VALID) and every other Out field but `lost`
+ * are 0. `lost` counts the faults dropped since the previous GET_FAULT (then resets). */
 
 /* ---- Request numbers ---------------------------------------------------------------------- */
 #define NPU_IOCTL_GET_PARAM  NPU_IOWR(0x00, struct npu_get_param)

@@ -61,11 +61,16 @@ extern "C" {
 
 #define NPU_CONTROL_BOOT      1u /* start the firmware; STATUS.READY follows */
 #define NPU_CONTROL_RESET     2u /* stop all queues and cores, lose all queue state */
+/* RESET is synchronous: when the write returns, no packet is in flight and the device no
+ * longer touches device memory; STATUS, IRQ_STATUS/MASK and every queue register are 0,
+ * and the driver writes BOOT again. RESET|BOOT in one write does both, in that order. */
 
 #define NPU_MAX_HW_QUEUES     32
 
 /* Per-queue registers at NPU_REG_QUEUE(q) + offset. */
 #define NPU_REG_QUEUE(q)      (0x100u + (uint32_t)(q) * 0x40u)
+/* RING_LO/HI/SIZE are written while the queue is disabled (writes while enabled are
+ * ignored); each such write empties the ring: HEAD = TAIL = 0. */
 #define NPU_QREG_RING_LO      0x00 /* RW: device physical address of the ring */
 #define NPU_QREG_RING_HI      0x04
 #define NPU_QREG_RING_SIZE    0x08 /* RW: ring bytes, a power of two >= 4096 */
@@ -78,6 +83,9 @@ extern "C" {
 #define NPU_QREG_CONTROL      0x24 /* RW: NPU_QCTL_* */
 #define NPU_QREG_STATE        0x28 /* RO: NPU_QSTATE_* */
 
+/* Clearing ENABLE is synchronous: a packet of this queue in flight is abandoned (HEAD stays
+ * before it, nothing of it is reported), a fault is forgotten, and when the write returns
+ * the device no longer touches the queue's ring, status record or page tables. */
 #define NPU_QCTL_ENABLE       (1u << 0) /* device processes the ring */
 #define NPU_QCTL_RESUME       (1u << 1) /* WO: leave the FAULTED state after the driver read the fault */
 
@@ -90,6 +98,8 @@ extern "C" {
  * Two-level page tables in device memory, 64 KiB pages, 40-bit device virtual addresses.
  * VA bits [39:28] index the level-1 table, bits [27:16] the level-2 table, [15:0] the page.
  * Each table is 4096 little-endian u64 entries (32 KiB) at a 64 KiB-aligned physical address.
+ * A level-1 entry needs VALID; a level-2 entry needs VALID, and WRITE for writes. A table
+ * that is unaligned or not inside device memory, or a page outside it, is a PAGE_FAULT.
  */
 #define NPU_PAGE_SHIFT        16
 #define NPU_PAGE_SIZE         (1ull << NPU_PAGE_SHIFT)
@@ -109,7 +119,8 @@ struct npu_hw_queue_status {
 	                        * rest of that job's packets up to its FENCE, which it executes as
 	                        * usual, so every job's fence signals exactly once. */
 	uint32_t fault_code;   /* trap code from the ISA (NPU_TRAP_*), 0 = none */
-	uint32_t fault_core;   /* core that trapped */
+	uint32_t fault_core;   /* core that trapped; NPU_FAULT_CORE_NONE for a fault of the
+	                        * command processor itself (packet, launch checks, COPY/FILL) */
 	uint64_t fault_pc;     /* program counter, in instructions from the start of the code */
 	uint64_t fault_addr;   /* faulting address (meaning depends on the trap) */
 	uint64_t fault_insn;   /* the 64-bit instruction word at fault_pc */
@@ -120,6 +131,7 @@ struct npu_hw_queue_status {
 };
 #define NPU_FAULT_WRITE       (1u << 0) /* the faulting access was a write */
 #define NPU_FAULT_INSN_VALID  (1u << 1) /* fault_pc / fault_insn refer to a kernel instruction */
+#define NPU_FAULT_CORE_NONE   0xffffffffu /* fault_core when no core was involved */
 
 /* ---- Ring packets ----------------------------------------------------------------------
  * A ring holds packets back to back; each starts with a header and is a multiple of 8 bytes.

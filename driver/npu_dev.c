@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * npu_dev.c - device nodes: the device table (create and boot on first open, destroy on last
+ * close), the fd table, and the exported entry points.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npu_drv_internal.h"
+
+static pthread_mutex_t g_dev_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct npu_device *g_devs[NPU_DRV_MAX_DEVICES];
+
+/* The device implementation new devices are created with (under g_dev_lock). */
+static const struct npu_hw_ops *g_hw_ops = &npu_sim_hw_ops;
+
+static pthread_mutex_t g_fd_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct npu_file *g_files[NPU_DRV_MAX_FILES];
+
+/* ---- Time ------------------------------------------------------------------------------- */
+int64_t drv_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void drv_ns_to_timespec(int64_t ns, struct timespec *ts)
+{
+	if (ns < 0)
+		ns = 0;
+	ts->tv_sec = (time_t)(ns / 1000000000);
+	ts->tv_nsec = (long)(ns % 1000000000);
+}
+
+int drv_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int ret;
+
+	ret = pthread_condattr_init(&attr);
+	if (ret)
+		return -ret;
+	ret = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!ret)
+		ret = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return -ret;
+}
+
+static void npu_sleep_us(unsigned us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- Environment ------------------------------------------------------------------------- */
+/* Parses a decimal environment variable in [min, max]; returns `def` when unset or invalid. */
+static uint64_t npu_env_u64(const char *name, uint64_t def, uint64_t min, uint64_t max)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || !isdigit((unsigned char)s[0]) || v < min || v > max) {
+		npu_warn("%s=%s is not a number in [%llu, %llu]; using %llu", name, s,
+			 (unsigned long long)min, (unsigned long long)max, (unsigned long long)def);
+		return def;
+	}
+	return v;
+}
+
+/* ---- Devices ----------------------------------------------------------------------------- */
+static int npu_device_boot(struct npu_device *dev)
+{
+	int64_t deadline;
+	uint32_t status;
+	void *ap;
+
+	dev->id = npu_rd32(dev, NPU_REG_ID);
+	if (dev->id != NPU_HW_ID_MAGIC) {
+		npu_err("device %u: bad id 0x%08x (expected 0x%08x)", dev->index, dev->id,
+			NPU_HW_ID_MAGIC);
+		return -ENODEV;
+	}
+	dev->if_version = npu_rd32(dev, NPU_REG_IF_VERSION);
+	if (dev->if_version >> 16 != NPU_HW_IF_VERSION_MAJOR) {
+		npu_err("device %u: firmware interface %u.%u, driver speaks %u.x", dev->index,
+			dev->if_version >> 16, dev->if_version & 0xffff, NPU_HW_IF_VERSION_MAJOR);
+		return -ENODEV;
+	}
+	npu_wr32(dev, NPU_REG_CONTROL, NPU_CONTROL_BOOT);
+	/* Boot raises no interrupt: poll STATUS with a growing sleep, bounded. */
+	deadline = drv_now_ns() + (int64_t)NPU_BOOT_TIMEOUT_MS * 1000000;
+	for (unsigned us = 10;; us = us < 10000 ? us * 2 : us) {
+		status = npu_rd32(dev, NPU_REG_STATUS);
+		if (status & NPU_STATUS_FAILED) {
+			npu_err("device %u: firmware failed to boot (status 0x%x)", dev->index,
+				status);
+			return -EIO;
+		}
+		if (status & NPU_STATUS_READY)
+			break;
+		if (drv_now_ns() >= deadline) {
+			npu_err("device %u: firmware not ready after %d ms", dev->index,
+				NPU_BOOT_TIMEOUT_MS);
+			return -ETIMEDOUT;
+		}
+		npu_sleep_us(us);
+	}
+	dev->fw_version = npu_rd32(dev, NPU_REG_FW_VERSION);
+	dev->isa_version = npu_rd32(dev, NPU_REG_ISA_VERSION);
+	dev->num_cores = npu_rd32(dev, NPU_REG_NUM_CORES);
+	dev->sram_size = npu_rd32(dev, NPU_REG_SRAM_SIZE);
+	dev->mem_size = npu_rd32(dev, NPU_REG_MEM_SIZE_LO) |
+			(uint64_t)npu_rd32(dev, NPU_REG_MEM_SIZE_HI) << 32;
+	dev->clock_khz = npu_rd32(dev, NPU_REG_CLOCK_KHZ);
+	dev->num_queues = npu_rd32(dev, NPU_REG_NUM_QUEUES);
+	dev->page_size = npu_rd32(dev, NPU_REG_PAGE_SIZE);
+	if (dev->num_queues > NPU_MAX_HW_QUEUES)
+		dev->num_queues = NPU_MAX_HW_QUEUES;
+	if (dev->page_size != NPU_PAGE_SIZE) {
+		npu_err("device %u: MMU page size %u, driver needs %llu", dev->index,
+			dev->page_size, (unsigned long long)NPU_PAGE_SIZE);
+		return -ENODEV;
+	}
+	ap = dev->ops->aperture(dev->hw, &dev->aperture_size);
+	dev->aperture = ap;
+	if (!ap || dev->aperture_size < 2 * NPU_PAGE_SIZE || !dev->num_queues) {
+		npu_err("device %u: unusable device (aperture %llu bytes, %u queues)", dev->index,
+			(unsigned long long)dev->aperture_size, dev->num_queues);
+		return -ENODEV;
+	}
+	if (dev->mem_size && dev->mem_size < dev->aperture_size)
+		dev->aperture_size = dev->mem_size;
+	npu_info("device %u: %s fw %u.%u if %u.%u isa %u.%u, %u cores, %u B SRAM, %llu MiB, "
+		 "%u queues", dev->index, dev->ops->name, dev->fw_version >> 16,
+		 dev->fw_version & 0xffff, dev->if_version >> 16, dev->if_version & 0xffff,
+		 dev->isa_version >> 16, dev->isa_version & 0xffff, dev->num_cores,
+		 dev->sram_size, (unsigned long long)(dev->aperture_size >> 20),
+		 dev->num_queues);
+	return 0;
+}
+
+static void npu_device_free(struct npu_device *dev)
+{
+	for (unsigned i = 0; i < NPU_MAX_HW_QUEUES; i++) {
+		pthread_cond_destroy(&dev->queues[i].cond);
+		pthread_mutex_destroy(&dev->queues[i].lock);
+	}
+	pthread_mutex_destroy(&dev->lock);
+	drv_ra_fini(&dev->mem);
+	free(dev);
+}
+
+/* Called with g_dev_lock held. */
+static int npu_device_create(unsigned index, struct npu_device **out)
+{
+	struct npu_device *dev;
+	unsigned i;
+	int ret;
+
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->index = index;
+	dev->ops = g_hw_ops;
+	pthread_mutex_init(&dev->lock, NULL);
+	for (i = 0; i < NPU_MAX_HW_QUEUES; i++) {
+		pthread_mutex_init(&dev->queues[i].lock, NULL);
+		ret = drv_cond_init_monotonic(&dev->queues[i].cond);
+		if (ret) {
+			pthread_mutex_destroy(&dev->queues[i].lock);
+			goto err_free_queues;
+		}
+	}
+	dev->default_max_insns = npu_env_u64("NPU_WATCHDOG_INSNS", 0, 0, UINT64_MAX);
+	dev->default_timeout_us = (uint32_t)(npu_env_u64("NPU_WATCHDOG_MS",
+							 NPU_DEFAULT_TIMEOUT_US / 1000, 0,
+							 UINT32_MAX / 1000) * 1000);
+
+	ret = dev->ops->create(NULL, &dev->hw);
+	if (ret) {
+		npu_err("device %u: %s create failed (%d)", index, dev->ops->name, ret);
+		goto err_free_queues;
+	}
+	ret = npu_device_boot(dev);
+	if (ret)
+		goto err_destroy_hw;
+	/* Page 0 is never handed out: physical address 0 stays an obvious "unset". */
+	ret = drv_ra_init(&dev->mem, NPU_PAGE_SIZE,
+			  (dev->aperture_size & ~(NPU_PAGE_SIZE - 1)) - NPU_PAGE_SIZE, NPU_PAGE_SIZE);
+	if (ret)
+		goto err_destroy_hw;
+	npu_wr32(dev, NPU_REG_IRQ_MASK, 0);
+	dev->ops->set_isr(dev->hw, drv_isr, dev);
+	*out = dev;
+	return 0;
+
+err_destroy_hw:
+	dev->ops->destroy(dev->hw);
+	i = NPU_MAX_HW_QUEUES;
+err_free_queues:
+	while (i--) {
+		pthread_cond_destroy(&dev->queues[i].cond);
+		pthread_mutex_destroy(&dev->queues[i].lock);
+	}
+	pthread_mutex_destroy(&dev->lock);
+	drv_ra_fini(&dev->mem);
+	free(dev);
+	return ret;
+}
+
+/* Called with g_dev_lock held, after the last file is gone. */
+static void npu_device_destroy(struct npu_device *dev)
+{
+	npu_dbg("device %u: last file closed, powering off", dev->index);
+	npu_wr32(dev, NPU_REG_IRQ_MASK, 0);
+	dev->ops->destroy(dev->hw); /* stops the device threads: no interrupt after this */
+	g_devs[dev->index] = NULL;
+	npu_device_free(dev);
+}
+
+static unsigned g_num_devices;
+
+static void npu_num_devices_init(void)
+{
+	g_num_devices = (unsigned)npu_env_u64("NPU_SIM_DEVICES", 1, 1, NPU_DRV_MAX_DEVICES);
+}
+
+/* NPU_SIM_DEVICES is read once, at the first open. */
+static unsigned npu_num_devices(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, npu_num_devices_init);
+	return g_num_devices;
+}
+
+void npu_drv_set_hw_ops(const struct npu_hw_ops *ops)
+{
+	pthread_mutex_lock(&g_dev_lock);
+	g_hw_ops = ops ? ops : &npu_sim_hw_ops;
+	pthread_mutex_unlock(&g_dev_lock);
+}
+
+/* "npu0" or "/dev/npu0" -> 0. */
+static int npu_parse_node(const char *node, unsigned *index)
+{
+	unsigned long v;
+	char *end;
+
+	if (!strncmp(node, "/dev/", 5))
+		node += 5;
+	if (strncmp(node, "npu", 3) || !isdigit((unsigned char)node[3]) ||
+	    (node[3] == '0' && node[4]))
+		return -ENOENT;
+	errno = 0;
+	v = strtoul(node + 3, &end, 10);
+	if (errno || *end || v >= npu_num_devices())
+		return -ENOENT;
+	*index = (unsigned)v;
+	return 0;
+}
+
+/* ---- Files ------------------------------------------------------------------------------- */
+static void npu_file_destroy(struct npu_file *f)
+{
+	struct npu_device *dev = f->dev;
+	bool drained = drv_queue_teardown(f);
+
+	pthread_mutex_lock(&f->lock);
+	if (drained) {
+		drv_bo_release_all(f);
+		drv_vm_fini(f);
+	} else {
+		/* The device may still touch this memory: leak it rather than reuse it. */
+		free(f->buckets);
+		free(f->vm.l2_phys);
+		free(f->vm.l2_used);
+		drv_ra_fini(&f->vm.va);
+		while (!npu_list_empty(&f->bos)) {
+			struct npu_list *l = f->bos.next;
+
+			npu_list_del(l);
+			free(npu_container_of(l, struct npu_bo, link));
+		}
+		while (!npu_list_empty(&f->deferred)) {
+			struct npu_list *l = f->deferred.next;
+
+			npu_list_del(l);
+			free(npu_container_of(l, struct npu_bo, link));
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+
+	pthread_mutex_lock(&g_dev_lock);
+	if (!--dev->open_files)
+		npu_device_destroy(dev);
+	pthread_mutex_unlock(&g_dev_lock);
+}
+
+static struct npu_file *npu_file_get(int fd)
+{
+	struct npu_file *f = NULL;
+
+	if (fd < 0 || fd >= NPU_DRV_MAX_FILES)
+		return NULL;
+	pthread_mutex_lock(&g_fd_lock);
+	f = g_files[fd];
+	if (f)
+		f->refs++;
+	pthread_mutex_unlock(&g_fd_lock);
+	return f;
+}
+
+static void npu_file_put(struct npu_file *f)
+{
+	unsigned refs;
+
+	pthread_mutex_lock(&g_fd_lock);
+	refs = --f->refs;
+	pthread_mutex_unlock(&g_fd_lock);
+	if (!refs)
+		npu_file_destroy(f);
+}
+
+NPU_DRV_EXPORT int npu_drv_open(const char *node, uint32_t flags)
+{
+	struct npu_device *dev;
+	struct npu_file *f;
+	unsigned index;
+	int ret, fd;
+
+	if (!node) {
+		npu_dbg("open: NULL node");
+		return -EFAULT;
+	}
+	if (flags) {
+		npu_dbg("open: invalid flags 0x%x", flags);
+		return -EINVAL;
+	}
+	ret = npu_parse_node(node, &index);
+	if (ret) {
+		npu_dbg("open: no device node \"%s\" (%u devices, NPU_SIM_DEVICES)", node,
+			npu_num_devices());
+		return ret;
+	}
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_init(&f->lock, NULL);
+	npu_list_init(&f->bos);
+	npu_list_init(&f->deferred);
+	f->next_handle = 1;
+	f->refs = 1;
+	f->fd = -1;
+
+	pthread_mutex_lock(&g_dev_lock);
+	dev = g_devs[index];
+	if (!dev) {
+		ret = npu_device_create(index, &dev);
+		if (ret)
+			goto err_unlock;
+		g_devs[index] = dev;
+	}
+	dev->open_files++;
+	f->dev = dev;
+	ret = drv_vm_init(f);
+	if (ret)
+		goto err_put_dev;
+	ret = drv_queue_setup(f);
+	if (ret)
+		goto err_fini_vm;
+
+	pthread_mutex_lock(&g_fd_lock);
+	for (fd = 0; fd < NPU_DRV_MAX_FILES && g_files[fd]; fd++)
+		;
+	if (fd < NPU_DRV_MAX_FILES) {
+		f->fd = fd;
+		g_files[fd] = f;
+	}
+	pthread_mutex_unlock(&g_fd_lock);
+	if (fd == NPU_DRV_MAX_FILES) {
+		npu_dbg("open: all %d file descriptors in use", NPU_DRV_MAX_FILES);
+		ret = -EMFILE;
+		goto err_teardown_queue;
+	}
+	pthread_mutex_unlock(&g_dev_lock);
+	npu_dbg("open: %s -> fd %d", node, fd);
+	return fd;
+
+err_teardown_queue:
+	drv_queue_teardown(f);
+err_fini_vm:
+	drv_vm_fini(f);
+err_put_dev:
+	if (!--dev->open_files)
+		npu_device_destroy(dev);
+err_unlock:
+	pthread_mutex_unlock(&g_dev_lock);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	return ret;
+}
+
+NPU_DRV_EXPORT int npu_drv_close(int fd)
+{
+	struct npu_file *f = NULL;
+
+	if (fd >= 0 && fd < NPU_DRV_MAX_FILES) {
+		pthread_mutex_lock(&g_fd_lock);
+		f = g_files[fd];
+		g_files[fd] = NULL;
+		pthread_mutex_unlock(&g_fd_lock);
+	}
+	if (!f) {
+		npu_dbg("close: bad fd %d", fd);
+		return -EBADF;
+	}
+	npu_file_put(f);
+	return 0;
+}
+
+NPU_DRV_EXPORT int npu_drv_ioctl(int fd, uint32_t request, void *arg)
+{
+	struct npu_file *f = npu_file_get(fd);
+	int ret;
+
+	if (!f) {
+		npu_dbg("ioctl: bad fd %d", fd);
+		return -EBADF;
+	}
+	ret = drv_ioctl_dispatch(f, request, arg);
+	npu_file_put(f);
+	return ret;
+}
+
+NPU_DRV_EXPORT void *npu_drv_mmap(int fd, uint64_t offset, uint64_t size, int *err)
+{
+	struct npu_file *f = npu_file_get(fd);
+	void *p;
+	int e = 0;
+
+	if (!f) {
+		npu_dbg("mmap: bad fd %d", fd);
+		if (err)
+			*err = -EBADF;
+		return NULL;
+	}
+	pthread_mutex_lock(&f->lock);
+	p = drv_bo_mmap(f, offset, size, &e);
+	pthread_mutex_unlock(&f->lock);
+	npu_file_put(f);
+	if (err)
+		*err = p ? 0 : e;
+	return p;
+}
+
+NPU_DRV_EXPORT int npu_drv_munmap(int fd, void *addr, uint64_t size)
+{
+	struct npu_file *f = npu_file_get(fd);
+	int ret;
+
+	if (!f) {
+		npu_dbg("munmap: bad fd %d", fd);
+		return -EBADF;
+	}
+	pthread_mutex_lock(&f->lock);
+	ret = drv_bo_munmap(f, addr, size);
+	pthread_mutex_unlock(&f->lock);
+	npu_file_put(f);
+	return ret;
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_core.c - launches: validation, fetching and pre-decoding the code once, handing the
+ * program instances of the grid to the NPU core threads and collecting them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "sim_internal.h"
+
+/* Turns a word into its pre-decoded form. Operand checks that depend only on the word
+ * (unknown special register, DMA tag outside 0..15) make it illegal here, so the bodies
+ * never test them; the trap still happens only if the word is executed. */
+static void decode(uint64_t w, struct sim_dinsn *d)
+{
+	enum npu_insn id = npu_isa_decode(w);
+	uint32_t rd = NPU_FIELD_RD(w);
+
+	d->imm = NPU_FIELD_IMM(w);
+	switch (id) {
+	case NPU_INSN_CSRR:
+		d->imm = (int64_t)NPU_FIELD_SREG(w);
+		if (NPU_FIELD_SREG(w) >= NPU_SREG_COUNT)
+			id = NPU_INSN_ILLEGAL;
+		break;
+	case NPU_INSN_LDARG:
+		d->imm = (int64_t)NPU_FIELD_ARG(w);
+		break;
+	case NPU_INSN_DMA_LD:
+	case NPU_INSN_DMA_ST:
+	case NPU_INSN_DMA_WAIT:
+		if (d->imm < 0 || d->imm >= SIM_NUM_DMA_TAGS)
+			id = NPU_INSN_ILLEGAL;
+		break;
+	default:
+		break;
+	}
+	d->id = (uint8_t)id;
+	d->rd = (uint8_t)(rd ? rd : NPU_ISA_NUM_REGS);
+	d->rdr = (uint8_t)rd;
+	d->rs1 = (uint8_t)NPU_FIELD_RS1(w);
+	d->rs2 = (uint8_t)NPU_FIELD_RS2(w);
+	d->rs3 = (uint8_t)NPU_FIELD_RS3(w);
+	d->timing = npu_insn_timing[id];
+	d->pad = 0;
+	d->cost = npu_timing_costs[d->timing].base;
+	d->pad2 = 0;
+}
+
+/* Runs program instances of l on core c until the grid is exhausted or the launch aborts. */
+static void core_run(struct sim_core *c, struct sim_launch *l)
+{
+	memset(c->mmu.tlb, 0, sizeof(c->mmu.tlb));
+	c->mmu.root = l->pt_root;
+	c->cycles = 0;
+	for (;;) {
+		uint64_t pid;
+
+		if (__atomic_load_n(&l->abort, __ATOMIC_ACQUIRE))
+			break;
+		pid = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+		if (pid >= l->total)
+			break;
+		if (l->deadline_ns && sim_now_ns() >= l->deadline_ns) {
+			struct sim_fault f = {
+				.code = NPU_TRAP_WATCHDOG, .core = c->id,
+				.flags = NPU_FAULT_INSN_VALID, .pc = l->entry,
+				.insn = l->raw[l->entry],
+			};
+			sim_launch_trap(l, &f);
+			break;
+		}
+		if (sim_exec_instance(c, l, pid))
+			break;
+	}
+}
+
+static void *core_main(void *arg)
+{
+	struct sim_core *c = arg;
+	struct npu_hw *hw = c->hw;
+
+	pthread_mutex_lock(&hw->core_lock);
+	for (;;) {
+		struct sim_launch *l;
+
+		while (!hw->core_stop && hw->launch_gen == c->seen_gen)
+			pthread_cond_wait(&hw->core_cond, &hw->core_lock);
+		if (hw->core_stop)
+			break;
+		c->seen_gen = hw->launch_gen;
+		l = hw->launch;
+		pthread_mutex_unlock(&hw->core_lock);
+
+		core_run(c, l);
+
+		pthread_mutex_lock(&hw->core_lock);
+		if (--hw->cores_running == 0)
+			pthread_cond_signal(&hw->done_cond);
+	}
+	pthread_mutex_unlock(&hw->core_lock);
+	return NULL;
+}
+
+int sim_cores_start(struct npu_hw *hw)
+{
+	for (uint32_t i = 0; i < hw->cfg.cores; i++) {
+		struct sim_core *c = &hw->cores[i];
+
+		if (pthread_create(&c->thread, NULL, core_main, c))
+			return -EAGAIN;
+		c->started = true;
+	}
+	return 0;
+}
+
+void sim_cores_stop(struct npu_hw *hw)
+{
+	pthread_mutex_lock(&hw->core_lock);
+	hw->core_stop = true;
+	pthread_cond_broadcast(&hw->core_cond);
+	pthread_mutex_unlock(&hw->core_lock);
+	for (uint32_t i = 0; i < hw->cfg.cores; i++) {
+		if (hw->cores[i].started)
+			pthread_join(hw->cores[i].thread, NULL);
+		hw->cores[i].started = false;
+	}
+}
+
+static void bad_launch(struct sim_fault *f, uint64_t addr)
+{
+	memset(f, 0, sizeof(*f));
+	f->code = NPU_TRAP_BAD_LAUNCH;
+	f->core = NPU_FAULT_CORE_NONE;
+	f->addr = addr;
+}
+
+static bool cancelled(struct npu_hw *hw)
+{
+	return __atomic_load_n(&hw->cp_cancel, __ATOMIC_ACQUIRE) != 0;
+}
+
+int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_t pt_root,
+		   struct sim_fault *f, uint64_t *cycles)
+{
+	struct sim_mmu *m = &hw->cores[0].mmu;
+	struct sim_launch *l;
+	uint64_t total, fault_va = 0, bytes;
+	uint64_t *raw = NULL;
+	struct sim_dinsn *code = NULL;
+	int ret;
+
+	/* One early return per invalid field; the address names the offending value. */
+	if (!p->grid[0] || !p->grid[1] || !p->grid[2]) {
+		bad_launch(f, 0);
+		return 1;
+	}
+	total = (uint64_t)p->grid[0] * p->grid[1];
+	if (total > UINT32_MAX || total * p->grid[2] > UINT32_MAX) {
+		bad_launch(f, 0);
+		return 1;
+	}
+	total *= p->grid[2];
+	if (p->sram_bytes > hw->cfg.sram) {
+		bad_launch(f, p->sram_bytes);
+		return 1;
+	}
+	if (p->nargs > NPU_HW_MAX_ARGS) {
+		bad_launch(f, p->nargs);
+		return 1;
+	}
+	if (p->code_words == 0 || p->code_words > SIM_MAX_CODE_WORDS || (p->code_va & 7) ||
+	    !sim_range_ok(p->code_va, (uint64_t)p->code_words * 8, SIM_VA_LIMIT)) {
+		bad_launch(f, p->code_va);
+		return 1;
+	}
+	if (p->entry >= p->code_words) {
+		bad_launch(f, p->entry);
+		return 1;
+	}
+
+	bytes = (uint64_t)p->code_words * 8;
+	l = calloc(1, sizeof(*l));
+	raw = malloc(bytes);
+	code = malloc((uint64_t)p->code_words * sizeof(*code));
+	if (!l || !raw || !code) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	/* Read the code once through the MMU of the queue's context, then decode it. */
+	sim_mmu_init(m, hw->mem, hw->mem_size, pt_root);
+	if (sim_mmu_check(m, p->code_va, bytes, false, &fault_va, &hw->cp_cancel)) {
+		if (cancelled(hw)) {
+			ret = -ECANCELED;
+			goto out;
+		}
+		memset(f, 0, sizeof(*f));
+		f->code = NPU_TRAP_PAGE_FAULT;
+		f->core = NPU_FAULT_CORE_NONE;
+		f->addr = fault_va;
+		ret = 1;
+		goto out;
+	}
+	sim_mmu_copy(m, p->code_va, raw, bytes, false);
+	for (uint32_t i = 0; i < p->code_words; i++)
+		decode(raw[i], &code[i]);
+
+	l->code = code;
+	l->raw = raw;
+	l->code_words = p->code_words;
+	l->entry = p->entry;
+	memcpy(l->grid, p->grid, sizeof(l->grid));
+	l->total = total;
+	l->sram_bytes = p->sram_bytes;
+	l->nargs = p->nargs;
+	l->const_va = p->const_va;
+	l->max_insns = p->max_insns;
+	l->pt_root = pt_root;
+	memcpy(l->args, p->args, p->nargs * sizeof(uint64_t));
+	l->deadline_ns = p->timeout_us ? sim_now_ns() + (uint64_t)p->timeout_us * 1000 : 0;
+
+	/* Make the launch abortable by reset / disable / destroy before any core runs it. */
+	pthread_mutex_lock(&hw->lock);
+	if (cancelled(hw)) {
+		pthread_mutex_unlock(&hw->lock);
+		ret = -ECANCELED;
+		goto out;
+	}
+	hw->cur_launch = l;
+	pthread_mutex_unlock(&hw->lock);
+
+	if (total == 1 || hw->cfg.cores == 1) {
+		/* Nothing to share out: run inline on the command processor, as core 0. */
+		core_run(&hw->cores[0], l);
+		*cycles = hw->cores[0].cycles;
+	} else {
+		pthread_mutex_lock(&hw->core_lock);
+		hw->launch = l;
+		hw->cores_running = hw->cfg.cores;
+		hw->launch_gen++;
+		pthread_cond_broadcast(&hw->core_cond);
+		while (hw->cores_running)
+			pthread_cond_wait(&hw->done_cond, &hw->core_lock);
+		hw->launch = NULL;
+		pthread_mutex_unlock(&hw->core_lock);
+		*cycles = 0;
+		for (uint32_t i = 0; i < hw->cfg.cores; i++)
+			if (hw->cores[i].cycles > *cycles)
+				*cycles = hw->cores[i].cycles;
+	}
+
+	pthread_mutex_lock(&hw->lock);
+	hw->cur_launch = NULL;
+	pthread_mutex_unlock(&hw->lock);
+
+	if (__atomic_load_n(&l->trapped, __ATOMIC_ACQUIRE)) {
+		*f = l->fault;
+		ret = 1;
+	} else if (__atomic_load_n(&l->abort, __ATOMIC_ACQUIRE)) {
+		ret = -ECANCELED;
+	} else {
+		ret = 0;
+	}
+out:
+	free(code);
+	free(raw);
+	free(l);
+	return ret;
+}

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_device.c - the simulated NPU as seen through npu_hw.h: power on/off, the register
+ * block (a switch on the offset, QEMU edu.c style), device memory and the interrupt line.
+ *
+ * Threads: one command processor (sim_cp.c), one per NPU core (sim_core.c) and one that
+ * delivers interrupts, all created at power-on and sleeping until there is work. The ISR
+ * is called from the interrupt thread with no device lock held, so it may use rd32/wr32.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sim_internal.h"
+
+/* ---- interrupts ------------------------------------------------------------------------ */
+static void *irq_main(void *arg)
+{
+	struct npu_hw *hw = arg;
+	uint64_t seen = 0;
+
+	pthread_mutex_lock(&hw->lock);
+	while (!hw->stop) {
+		if (hw->irq_gen != seen && hw->isr && (hw->irq_status & hw->irq_mask)) {
+			npu_hw_isr_fn fn = hw->isr;
+			void *fn_arg = hw->isr_arg;
+
+			/* Bits raised while the ISR runs bump irq_gen and call it again. */
+			seen = hw->irq_gen;
+			hw->in_isr = true;
+			pthread_mutex_unlock(&hw->lock);
+			fn(fn_arg);
+			pthread_mutex_lock(&hw->lock);
+			hw->in_isr = false;
+			pthread_cond_broadcast(&hw->isr_idle_cond);
+			continue;
+		}
+		/* Nothing deliverable: a later mask or ISR change bumps irq_gen again. */
+		seen = hw->irq_gen;
+		pthread_cond_wait(&hw->irq_cond, &hw->lock);
+	}
+	pthread_mutex_unlock(&hw->lock);
+	return NULL;
+}
+
+static void irq_kick(struct npu_hw *hw)
+{
+	hw->irq_gen++;
+	pthread_cond_signal(&hw->irq_cond);
+}
+
+static void sim_set_isr(struct npu_hw *hw, npu_hw_isr_fn fn, void *arg)
+{
+	pthread_mutex_lock(&hw->lock);
+	hw->isr = fn;
+	hw->isr_arg = arg;
+	irq_kick(hw);
+	/* After set_isr returns the old handler is not running (unless we are inside it). */
+	if (!(hw->irq_started && pthread_equal(pthread_self(), hw->irq_thread)))
+		while (hw->in_isr)
+			pthread_cond_wait(&hw->isr_idle_cond, &hw->lock);
+	pthread_mutex_unlock(&hw->lock);
+}
+
+/* ---- stopping work (lock held) ----------------------------------------------------------- */
+/* Drops the packet the command processor runs (if `q` < 0, or it belongs to queue q) and
+ * waits until it has let go of it: afterwards the device no longer touches that memory. */
+static void cp_cancel_wait(struct npu_hw *hw, int q)
+{
+	if (hw->cp_q < 0 || (q >= 0 && hw->cp_q != q))
+		return;
+	__atomic_store_n(&hw->cp_cancel, 1, __ATOMIC_RELEASE);
+	if (hw->cur_launch)
+		__atomic_store_n(&hw->cur_launch->abort, 1, __ATOMIC_RELEASE);
+	if (pthread_equal(pthread_self(), hw->cp_thread))
+		return;
+	while (hw->cp_q >= 0 && (q < 0 || hw->cp_q == q))
+		pthread_cond_wait(&hw->cp_idle_cond, &hw->lock);
+}
+
+static void device_reset(struct npu_hw *hw)
+{
+	hw->status = 0; /* the command processor picks nothing new from here on */
+	cp_cancel_wait(hw, -1);
+	memset(hw->queues, 0, hw->cfg.queues * sizeof(*hw->queues));
+	hw->irq_status = 0;
+	hw->irq_mask = 0;
+	hw->rr_next = 0;
+}
+
+/* ---- registers ---------------------------------------------------------------------------- */
+static uint32_t queue_state(const struct npu_hw *hw, uint32_t qi)
+{
+	const struct sim_queue *q = &hw->queues[qi];
+
+	if (!(q->ctrl & NPU_QCTL_ENABLE))
+		return NPU_QSTATE_DISABLED;
+	if (q->faulted)
+		return NPU_QSTATE_FAULTED;
+	if (q->head != q->tail || hw->cp_q == (int)qi)
+		return NPU_QSTATE_BUSY;
+	return NPU_QSTATE_IDLE;
+}
+
+static uint32_t queue_rd(struct npu_hw *hw, uint32_t qi, uint32_t reg)
+{
+	const struct sim_queue *q = &hw->queues[qi];
+
+	switch (reg) {
+	case NPU_QREG_RING_LO:   return (uint32_t)q->ring;
+	case NPU_QREG_RING_HI:   return (uint32_t)(q->ring >> 32);
+	case NPU_QREG_RING_SIZE: return q->ring_size;
+	case NPU_QREG_HEAD:      return q->head;
+	case NPU_QREG_TAIL:      return q->tail;
+	case NPU_QREG_PT_LO:     return (uint32_t)q->pt;
+	case NPU_QREG_PT_HI:     return (uint32_t)(q->pt >> 32);
+	case NPU_QREG_STATUS_LO: return (uint32_t)q->status;
+	case NPU_QREG_STATUS_HI: return (uint32_t)(q->status >> 32);
+	case NPU_QREG_CONTROL:   return q->ctrl;
+	case NPU_QREG_STATE:     return queue_state(hw, qi);
+	default:
+		sim_dbg(hw, "read of unknown queue register 0x%x", reg);
+		return 0;
+	}
+}
+
+static void set_lo(uint64_t *r, uint32_t v)
+{
+	*r = (*r & ~0xffffffffull) | v;
+}
+
+static void set_hi(uint64_t *r, uint32_t v)
+{
+	*r = (*r & 0xffffffffull) | ((uint64_t)v << 32);
+}
+
+static void queue_wr(struct npu_hw *hw, uint32_t qi, uint32_t reg, uint32_t v)
+{
+	struct sim_queue *q = &hw->queues[qi];
+
+	switch (reg) {
+	case NPU_QREG_RING_LO:
+	case NPU_QREG_RING_HI:
+	case NPU_QREG_RING_SIZE:
+		/* A new ring: only while disabled, and it starts empty. */
+		if (q->ctrl & NPU_QCTL_ENABLE) {
+			sim_dbg(hw, "queue %u: ring register 0x%x written while enabled", qi, reg);
+			return;
+		}
+		if (reg == NPU_QREG_RING_LO)
+			set_lo(&q->ring, v);
+		else if (reg == NPU_QREG_RING_HI)
+			set_hi(&q->ring, v);
+		else
+			q->ring_size = v;
+		q->head = q->tail = 0;
+		q->skipping = false;
+		return;
+	case NPU_QREG_TAIL:
+		q->tail = v;
+		pthread_cond_signal(&hw->cp_cond); /* the doorbell */
+		return;
+	case NPU_QREG_PT_LO:     set_lo(&q->pt, v); return;
+	case NPU_QREG_PT_HI:     set_hi(&q->pt, v); return;
+	case NPU_QREG_STATUS_LO: set_lo(&q->status, v); return;
+	case NPU_QREG_STATUS_HI: set_hi(&q->status, v); return;
+	case NPU_QREG_CONTROL:
+		if (!(v & NPU_QCTL_ENABLE)) {
+			/* Disable: stop fetching, drop the packet in flight, forget a fault. */
+			q->ctrl = 0;
+			cp_cancel_wait(hw, (int)qi);
+			q->faulted = q->stuck = q->skipping = false;
+			return;
+		}
+		q->ctrl = NPU_QCTL_ENABLE;
+		if ((v & NPU_QCTL_RESUME) && q->faulted) {
+			q->faulted = false;
+			if (q->stuck) {
+				/* No packet boundary to resume from: drop what is queued. */
+				q->head = q->tail;
+				q->stuck = false;
+				q->skipping = false;
+			} else {
+				q->skipping = true;
+			}
+		}
+		pthread_cond_signal(&hw->cp_cond);
+		return;
+	default:
+		sim_dbg(hw, "write of read-only or unknown queue register 0x%x", reg);
+		return;
+	}
+}
+
+static uint32_t sim_rd32(struct npu_hw *hw, uint32_t off)
+{
+	uint32_t v;
+
+	if (off & 3) {
+		sim_dbg(hw, "unaligned register read 0x%x", off);
+		return 0;
+	}
+	switch (off) {
+	case NPU_REG_ID:          return NPU_HW_ID_MAGIC;
+	case NPU_REG_FW_VERSION:  return SIM_FW_VERSION;
+	case NPU_REG_IF_VERSION:  return NPU_HW_IF_VERSION;
+	case NPU_REG_ISA_VERSION: return NPU_ISA_VERSION;
+	case NPU_REG_NUM_CORES:   return hw->cfg.cores;
+	case NPU_REG_SRAM_SIZE:   return (uint32_t)hw->cfg.sram;
+	case NPU_REG_MEM_SIZE_LO: return (uint32_t)hw->mem_size;
+	case NPU_REG_MEM_SIZE_HI: return (uint32_t)(hw->mem_size >> 32);
+	case NPU_REG_CLOCK_KHZ:   return hw->cfg.clock_khz;
+	case NPU_REG_NUM_QUEUES:  return hw->cfg.queues;
+	case NPU_REG_PAGE_SIZE:   return (uint32_t)NPU_PAGE_SIZE;
+	default:
+		break;
+	}
+
+	pthread_mutex_lock(&hw->lock);
+	switch (off) {
+	case NPU_REG_STATUS:     v = hw->status; break;
+	case NPU_REG_IRQ_STATUS: v = hw->irq_status; break;
+	case NPU_REG_IRQ_MASK:   v = hw->irq_mask; break;
+	default:
+		if (off >= NPU_REG_QUEUE(0) && off < NPU_REG_QUEUE(hw->cfg.queues)) {
+			uint32_t rel = off - NPU_REG_QUEUE(0);
+
+			v = queue_rd(hw, rel / 0x40u, rel % 0x40u);
+		} else {
+			sim_dbg(hw, "read of unknown register 0x%x", off);
+			v = 0;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&hw->lock);
+	return v;
+}
+
+static void sim_wr32(struct npu_hw *hw, uint32_t off, uint32_t v)
+{
+	uint32_t qmask = hw->cfg.queues == 32 ? ~0u : (1u << hw->cfg.queues) - 1;
+
+	if (off & 3) {
+		sim_dbg(hw, "unaligned register write 0x%x", off);
+		return;
+	}
+	pthread_mutex_lock(&hw->lock);
+	switch (off) {
+	case NPU_REG_CONTROL:
+		if (v & NPU_CONTROL_RESET)
+			device_reset(hw);
+		if ((v & NPU_CONTROL_BOOT) && !(hw->status & NPU_STATUS_READY)) {
+			hw->status = NPU_STATUS_READY;
+			pthread_cond_signal(&hw->cp_cond);
+		}
+		if (v & ~(NPU_CONTROL_BOOT | NPU_CONTROL_RESET))
+			sim_dbg(hw, "unknown CONTROL bits 0x%x", v);
+		break;
+	case NPU_REG_IRQ_MASK:
+		hw->irq_mask = v & qmask;
+		irq_kick(hw);
+		break;
+	case NPU_REG_IRQ_ACK:
+		hw->irq_status &= ~v;
+		break;
+	default:
+		if (off >= NPU_REG_QUEUE(0) && off < NPU_REG_QUEUE(hw->cfg.queues)) {
+			uint32_t rel = off - NPU_REG_QUEUE(0);
+
+			queue_wr(hw, rel / 0x40u, rel % 0x40u, v);
+		} else {
+			sim_dbg(hw, "write of read-only or unknown register 0x%x = 0x%x", off, v);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&hw->lock);
+}
+
+/* ---- device memory ---------------------------------------------------------------------- */
+static void *sim_aperture(struct npu_hw *hw, uint64_t *size)
+{
+	if (size)
+		*size = hw->mem_size;
+	return hw->mem;
+}
+
+static void sim_discard(struct npu_hw *hw, uint64_t phys, uint64_t size)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t end, first, last;
+
+	if (phys >= hw->mem_size)
+		return;
+	if (size > hw->mem_size - phys)
+		size = hw->mem_size - phys;
+	end = phys + size;
+	first = (phys + page - 1) & ~(page - 1);
+	last = end & ~(page - 1);
+	if (first >= last) {
+		memset(hw->mem + phys, 0, size);
+		return;
+	}
+	memset(hw->mem + phys, 0, first - phys);
+	/* Private anonymous memory reads as zeros again once dropped. */
+	if (madvise(hw->mem + first, last - first, MADV_DONTNEED))
+		memset(hw->mem + first, 0, last - first);
+	memset(hw->mem + last, 0, end - last);
+}
+
+/* ---- power on / off ------------------------------------------------------------------------ */
+static void sim_destroy(struct npu_hw *hw);
+
+static int init_sync(struct npu_hw *hw)
+{
+	if (pthread_mutex_init(&hw->lock, NULL) || pthread_mutex_init(&hw->core_lock, NULL))
+		return -ENOMEM;
+	if (pthread_cond_init(&hw->cp_cond, NULL) || pthread_cond_init(&hw->cp_idle_cond, NULL) ||
+	    pthread_cond_init(&hw->irq_cond, NULL) || pthread_cond_init(&hw->isr_idle_cond, NULL) ||
+	    pthread_cond_init(&hw->core_cond, NULL) || pthread_cond_init(&hw->done_cond, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+static int sim_create(const char *config, struct npu_hw **out)
+{
+	struct sim_config cfg;
+	struct npu_hw *hw;
+	const char *dbg;
+	void *mem;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	sim_config_defaults(&cfg);
+	if (sim_config_apply(&cfg, getenv("NPU_SIM_CONFIG")) || sim_config_apply(&cfg, config))
+		return -EINVAL;
+
+	hw = calloc(1, sizeof(*hw));
+	if (!hw)
+		return -ENOMEM;
+	hw->cfg = cfg;
+	hw->cp_q = -1;
+	dbg = getenv("NPU_SIM_DEBUG");
+	hw->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+	ret = init_sync(hw);
+	if (ret)
+		goto err_free;
+
+	/* Lazily backed: costs nothing until touched, however large. */
+	mem = mmap(NULL, cfg.mem, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	hw->mem = mem;
+	hw->mem_size = cfg.mem;
+
+	hw->queues = calloc(cfg.queues, sizeof(*hw->queues));
+	hw->cores = calloc(cfg.cores, sizeof(*hw->cores));
+	if (!hw->queues || !hw->cores) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (uint32_t i = 0; i < cfg.cores; i++) {
+		struct sim_core *c = &hw->cores[i];
+
+		c->hw = hw;
+		c->id = i;
+		if (posix_memalign((void **)&c->sram, 64, cfg.sram)) {
+			c->sram = NULL;
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		sim_mmu_init(&c->mmu, hw->mem, hw->mem_size, 0);
+	}
+
+	if (sim_cores_start(hw)) {
+		ret = -EAGAIN;
+		goto err_free;
+	}
+	if (pthread_create(&hw->cp_thread, NULL, sim_cp_main, hw)) {
+		ret = -EAGAIN;
+		goto err_free;
+	}
+	hw->cp_started = true;
+	if (pthread_create(&hw->irq_thread, NULL, irq_main, hw)) {
+		ret = -EAGAIN;
+		goto err_free;
+	}
+	hw->irq_started = true;
+	*out = hw;
+	return 0;
+
+err_free:
+	sim_destroy(hw); /* copes with a partly built device */
+	return ret;
+}
+
+static void sim_destroy(struct npu_hw *hw)
+{
+	if (!hw)
+		return;
+	if (hw->cp_started || hw->irq_started) {
+		pthread_mutex_lock(&hw->lock);
+		hw->stop = true;
+		hw->status = 0;
+		__atomic_store_n(&hw->cp_cancel, 1, __ATOMIC_RELEASE);
+		if (hw->cur_launch)
+			__atomic_store_n(&hw->cur_launch->abort, 1, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&hw->cp_cond);
+		pthread_cond_broadcast(&hw->irq_cond);
+		pthread_mutex_unlock(&hw->lock);
+	}
+	/* The command processor may be waiting for the cores: join it before them. */
+	if (hw->cp_started)
+		pthread_join(hw->cp_thread, NULL);
+	if (hw->cores)
+		sim_cores_stop(hw);
+	if (hw->irq_started)
+		pthread_join(hw->irq_thread, NULL);
+	if (hw->cores)
+		for (uint32_t i = 0; i < hw->cfg.cores; i++)
+			free(hw->cores[i].sram);
+	free(hw->cores);
+	free(hw->queues);
+	if (hw->mem)
+		munmap(hw->mem, hw->mem_size);
+	pthread_cond_destroy(&hw->done_cond);
+	pthread_cond_destroy(&hw->core_cond);
+	pthread_cond_destroy(&hw->isr_idle_cond);
+	pthread_cond_destroy(&hw->irq_cond);
+	pthread_cond_destroy(&hw->cp_idle_cond);
+	pthread_cond_destroy(&hw->cp_cond);
+	pthread_mutex_destroy(&hw->core_lock);
+	pthread_mutex_destroy(&hw->lock);
+	free(hw);
+}
+
+const struct npu_hw_ops npu_sim_hw_ops = {
+	.name = "npu-sim",
+	.create = sim_create,
+	.destroy = sim_destroy,
+	.rd32 = sim_rd32,
+	.wr32 = sim_wr32,
+	.aperture = sim_aperture,
+	.discard = sim_discard,
+	.set_isr = sim_set_isr,
+};

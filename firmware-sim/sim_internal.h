@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_internal.h - firmware-sim's private state: the device, its queues, MMU contexts,
+ * cores and launches. Nothing outside firmware-sim/ includes this; the rest of the stack
+ * sees only npu_hw.h.
+ */
+#ifndef SIM_INTERNAL_H
+#define SIM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "npu_hw.h"
+#include "npu_isa.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "firmware-sim assumes a little-endian host (device memory is little-endian)"
+#endif
+
+#define SIM_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define SIM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define SIM_FW_VERSION      ((0u << 16) | 1u) /* firmware 0.1 */
+#define SIM_MAX_CORES       256
+#define SIM_CHECK_INTERVAL  4096u       /* instructions between abort / watchdog checks */
+#define SIM_MAX_CODE_WORDS  (1u << 24)  /* a launch's code is at most 128 MiB */
+#define SIM_TLB_SIZE        16          /* direct-mapped, per core; flushed at each launch */
+#define SIM_VA_LIMIT        (1ull << NPU_VA_BITS)
+#define SIM_NUM_DMA_TAGS    16
+
+/* ---- configuration (sim_config.c) ---------------------------------------------------- */
+struct sim_config {
+	uint32_t cores;
+	uint32_t queues;
+	uint32_t clock_khz;
+	uint64_t sram;      /* bytes per core */
+	uint64_t mem;       /* bytes of device memory */
+};
+
+void sim_config_defaults(struct sim_config *cfg);
+/* Applies "key=value,..." on top of cfg. Returns 0 or -EINVAL (cfg may be partly updated). */
+int sim_config_apply(struct sim_config *cfg, const char *str);
+
+/* ---- overflow-proof range checks ----------------------------------------------------- */
+/* [addr, addr + len) lies inside [0, limit). */
+static inline bool sim_range_ok(uint64_t addr, uint64_t len, uint64_t limit)
+{
+	return addr <= limit && len <= limit - addr;
+}
+
+/* ---- MMU (sim_mmu.c) ----------------------------------------------------------------- */
+struct sim_tlbe {
+	uint64_t tag;       /* virtual page number + 1; 0 = empty */
+	uint8_t *host;      /* host address of the page */
+	bool writable;
+};
+
+struct sim_mmu {
+	uint8_t *mem;
+	uint64_t mem_size;
+	uint64_t root;      /* physical address of the level-1 table */
+	struct sim_tlbe tlb[SIM_TLB_SIZE];
+};
+
+void sim_mmu_init(struct sim_mmu *m, uint8_t *mem, uint64_t mem_size, uint64_t root);
+/* Page walk; returns the host address of the page holding va, or NULL (page fault). */
+uint8_t *sim_mmu_walk(struct sim_mmu *m, uint64_t va, bool write);
+
+static inline uint8_t *sim_mmu_page(struct sim_mmu *m, uint64_t va, bool write)
+{
+	uint64_t vpn = va >> NPU_PAGE_SHIFT;
+	struct sim_tlbe *e = &m->tlb[vpn & (SIM_TLB_SIZE - 1)];
+
+	if (SIM_LIKELY(e->tag == vpn + 1 && (e->writable || !write)))
+		return e->host;
+	return sim_mmu_walk(m, va, write);
+}
+
+/* Checks that every page of [va, va + len) is mapped (and writable for write); on failure
+ * stores the first faulting VA. `cancel` (may be NULL) is polled once per page. */
+int sim_mmu_check(struct sim_mmu *m, uint64_t va, uint64_t len, bool write, uint64_t *fault_va,
+		  const int *cancel);
+/* Copies between a host buffer and device VAs, page by page; the range must have been
+ * checked. to_dev: buf -> device, else device -> buf. */
+void sim_mmu_copy(struct sim_mmu *m, uint64_t va, void *buf, uint64_t len, bool to_dev);
+
+/* ---- faults ---------------------------------------------------------------------------- */
+struct sim_fault {
+	uint32_t code;      /* NPU_TRAP_* */
+	uint32_t core;      /* NPU_FAULT_CORE_NONE for the command processor */
+	uint32_t flags;     /* NPU_FAULT_* */
+	uint64_t pc;
+	uint64_t addr;
+	uint64_t insn;
+};
+
+/* ---- launches and cores (sim_core.c, sim_exec.c) ------------------------------------- */
+/* One pre-decoded instruction (rv32emu style): everything a body needs, no bit fiddling. */
+struct sim_dinsn {
+	uint8_t id;         /* enum npu_insn */
+	uint8_t rd;         /* destination index; writes to r0 go to the sink register r[32] */
+	uint8_t rdr;        /* rd as a source (lih, loop, and rd-as-address in vector/DMA) */
+	uint8_t rs1, rs2, rs3;
+	uint8_t timing;     /* enum npu_timing */
+	uint8_t pad;
+	uint32_t cost;      /* base cycles of the timing class */
+	uint32_t pad2;
+	int64_t imm;        /* sign-extended imm/target; sreg id or arg index (unsigned) */
+};
+_Static_assert(sizeof(struct sim_dinsn) == 24, "keep the decoded instruction small");
+
+struct sim_launch {
+	/* read-only while cores run */
+	const struct sim_dinsn *code;
+	const uint64_t *raw;            /* the instruction words, for fault reports */
+	uint32_t code_words;
+	uint32_t entry;
+	uint32_t grid[3];
+	uint64_t total;                 /* gx * gy * gz, <= UINT32_MAX */
+	uint32_t sram_bytes;
+	uint32_t nargs;
+	uint64_t const_va;
+	uint64_t max_insns;             /* per program instance, 0 = none */
+	uint64_t deadline_ns;           /* CLOCK_MONOTONIC, 0 = none */
+	uint64_t pt_root;
+	uint64_t args[NPU_HW_MAX_ARGS];
+	/* shared, atomics */
+	uint64_t next;                  /* next program id to hand out */
+	int abort;                      /* set on the first trap, on reset/disable/destroy */
+	int trapped;                    /* 0 -> 1 by the trap that wins */
+	struct sim_fault fault;         /* written by the winner only */
+};
+
+struct sim_core {
+	struct npu_hw *hw;
+	uint32_t id;
+	pthread_t thread;
+	bool started;
+	uint8_t *sram;
+	struct sim_mmu mmu;
+	uint64_t cycles;                /* sum over this core's instances of the current launch */
+	uint64_t seen_gen;
+};
+
+/* Runs one program instance on core c. Returns 0 (halted), or 1 when it trapped or was
+ * aborted (the trap, if it won, is in l->fault). */
+int sim_exec_instance(struct sim_core *c, struct sim_launch *l, uint64_t pid);
+/* Records a trap for the launch; the first caller wins and sets abort. */
+void sim_launch_trap(struct sim_launch *l, const struct sim_fault *f);
+uint64_t sim_now_ns(void);
+
+/* Runs a LAUNCH packet to completion. Returns 0 (done, *cycles set), 1 (fault in *f) or
+ * -ECANCELED (reset / disable / destroy; nothing to report). */
+int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_t pt_root,
+		   struct sim_fault *f, uint64_t *cycles);
+int sim_cores_start(struct npu_hw *hw);
+void sim_cores_stop(struct npu_hw *hw);
+
+/* ---- the device (sim_device.c) and its command processor (sim_cp.c) ----------------- */
+struct sim_queue {
+	uint64_t ring;
+	uint64_t pt;
+	uint64_t status;
+	uint32_t ring_size;
+	uint32_t head;
+	uint32_t tail;
+	uint32_t ctrl;          /* NPU_QCTL_ENABLE */
+	bool faulted;           /* waiting for NPU_QCTL_RESUME */
+	bool stuck;             /* the fault left no packet boundary to resume from */
+	bool skipping;          /* after RESUME: skip packets up to the next FENCE */
+};
+
+struct npu_hw {
+	struct sim_config cfg;
+	bool debug;
+	uint8_t *mem;
+	uint64_t mem_size;
+
+	/* lock protects registers, queues, IRQ state and the command processor's hand-off. */
+	pthread_mutex_t lock;
+	pthread_cond_t cp_cond;         /* doorbell, enable, resume, boot, stop */
+	pthread_cond_t cp_idle_cond;    /* cp_q went back to -1 */
+	pthread_cond_t irq_cond;        /* irq_gen changed or stop */
+	pthread_cond_t isr_idle_cond;   /* an ISR call returned */
+	bool stop;
+	uint32_t status;                /* NPU_STATUS_* */
+	uint32_t irq_status;
+	uint32_t irq_mask;
+	uint64_t irq_gen;               /* bumped when bits are raised, the mask or the ISR change */
+	npu_hw_isr_fn isr;
+	void *isr_arg;
+	bool in_isr;
+	struct sim_queue *queues;
+	int cp_q;                       /* queue whose packet the command processor runs, or -1 */
+	int cp_cancel;                  /* atomic: drop the packet in flight */
+	struct sim_launch *cur_launch;  /* launch in flight, for aborts */
+	uint32_t rr_next;
+
+	pthread_t cp_thread;
+	pthread_t irq_thread;
+	bool cp_started;
+	bool irq_started;
+
+	/* Cores: core_lock hands a launch to every core and collects them. */
+	pthread_mutex_t core_lock;
+	pthread_cond_t core_cond;
+	pthread_cond_t done_cond;
+	struct sim_launch *launch;
+	uint64_t launch_gen;
+	uint32_t cores_running;
+	bool core_stop;
+	struct sim_core *cores;
+};
+
+void *sim_cp_main(void *arg);
+
+#define sim_dbg(hw, ...) \
+	do { \
+		if ((hw)->debug) \
+			sim_log("npu-sim: " __VA_ARGS__); \
+	} while (0)
+void sim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* SIM_INTERNAL_H */
