@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import npu
+from npu import _isa_tables
 from kernels import VADD, scalar_binop, scalar_immop, vector_binop
 
 M64 = (1 << 64) - 1
@@ -378,7 +379,7 @@ def test_device_properties(dev):
     p = dev.properties
     assert p.num_cores >= 1 and p.sram_per_core >= 64 * 1024
     assert p.mem_total >= 2**30
-    assert p.isa_version[0] == npu.asm._isa_tables.ISA_VERSION[0]
+    assert p.isa_version == _isa_tables.ISA_VERSION
     assert npu.Device(0) is dev
     assert npu.device_count() >= 1
 

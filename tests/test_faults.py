@@ -190,15 +190,22 @@ def test_malformed_binary_rejected_precisely(dev, mutate, message):
     check_device_still_works(dev)
 
 
+def _patch_kernel_field(binary: bytes, offset_in_entry: int, value: int) -> bytes:
+    """Rewrites one u32 of kernel 0's table entry and re-signs the file."""
+    b = bytearray(binary)
+    (kernels_offset,) = struct.unpack_from("<I", b, 40)
+    struct.pack_into("<I", b, kernels_offset + offset_in_entry, value)
+    return _fix_crc(b)
+
+
 def test_kernel_entry_and_sram_checked_by_loader(dev):
-    kb = asm.read_kbin(npu.assemble(VADD).binary)
-    kb.kernels[0].entry = len(kb.code) + 3
-    with pytest.raises(npu.InvalidImageError, match="entry"):
-        dev.load(asm.write_kbin(kb))
-    kb = asm.read_kbin(npu.assemble(VADD).binary)
-    kb.kernels[0].sram_bytes = dev.properties.sram_per_core + 8
-    with pytest.raises(npu.InvalidImageError, match="SRAM"):
-        dev.load(asm.write_kbin(kb))
+    binary = npu.assemble(VADD).binary
+    n_code = len(asm.read_kbin(binary).code)
+    with pytest.raises(npu.InvalidImageError, match=f"entry {n_code + 3} is past"):
+        dev.load(_patch_kernel_field(binary, 4, n_code + 3))
+    sram = dev.properties.sram_per_core + 8
+    with pytest.raises(npu.InvalidImageError, match=f"needs {sram} bytes of SRAM"):
+        dev.load(_patch_kernel_field(binary, 8, sram))
 
 
 def test_out_of_device_memory(dev):
