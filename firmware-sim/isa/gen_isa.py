@@ -4,7 +4,7 @@
 
     gen_isa.py --spec npu-isa.toml --outdir DIR
 
-writes DIR/npu_isa.h, npu_isa.c, _isa_tables.py and isa.md (see docs/CONTRACTS-isa.md).
+writes DIR/npu_isa.h, npu_isa.c, _isa_tables.py and isa.md.
 The spec is validated strictly first; any problem exits with status 1 and one message per
 problem naming the offending instruction, field or table entry.
 """
