@@ -4,13 +4,17 @@
  *
  * Lifetime: a BO is referenced by its handle, by host mappings (npu_drv_mmap) and by work in
  * flight. BO_FREE drops the handle at once (the handle is invalid from then on); the memory
- * and the device mapping stay until every job submitted before the free has signalled its
- * fence and every host mapping has been unmapped. Such BOs wait on f->deferred and are
- * released by drv_bo_reap(), called at the start of the client's next ioctls and at close.
- * All functions are called with f->lock held.
+ * and the device mapping stay until every job submitted before the free (on any queue of the
+ * client) has signalled and every host mapping has been unmapped. Such BOs wait on
+ * f->deferred and are released by drv_bo_reap(), called at the start of the client's next
+ * ioctls and at close. All functions are called with f->lock held.
+ *
+ * User memory (BO_USERPTR): the device reaches it through its IOMMU (ops->dma_map gives a bus
+ * address) and NPU_PTE_SYSTEM PTEs; bo->phys is that bus address.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "npu_drv_internal.h"
 
@@ -117,7 +121,9 @@ int drv_bo_create(struct npu_file *f, uint64_t size, uint32_t flags, struct npu_
 		goto err_free_mem;
 	}
 	bo->va = va;
-	ret = drv_vm_map(f, va, bo->phys, size, !(flags & NPU_BO_READ_ONLY));
+	bo->va_size = size;
+	bo->dev_addr = va;
+	ret = drv_vm_map(f, va, bo->phys, size, !(flags & NPU_BO_READ_ONLY), false);
 	if (ret)
 		goto err_free_va;
 	ret = npu_bo_handle_alloc(f, bo);
@@ -140,33 +146,129 @@ err_free_bo:
 	return ret;
 }
 
+int drv_bo_userptr(struct npu_file *f, uint64_t ptr, uint64_t size, uint32_t flags,
+		   struct npu_bo **out)
+{
+	struct npu_device *dev = f->dev;
+	uint64_t iova, off, va;
+	struct npu_bo *bo;
+	int ret;
+
+	if (!dev->ops->dma_map || !dev->ops->dma_unmap) {
+		npu_dbg("bo_userptr: the device cannot reach host memory");
+		return -EOPNOTSUPP;
+	}
+	bo = calloc(1, sizeof(*bo));
+	if (!bo)
+		return -ENOMEM;
+	bo->size = size;
+	bo->flags = flags | NPU_BO_USERPTR;
+	npu_list_init(&bo->link);
+
+	/* Pin and map: in this embedded model the memory is the caller's and stays where it
+	 * is; the IOMMU makes exactly these bytes reachable. */
+	ret = dev->ops->dma_map(dev->hw, (void *)(uintptr_t)ptr, size, &iova);
+	if (ret) {
+		npu_dbg("bo_userptr: dma_map of %llu bytes failed (%d)", (unsigned long long)size,
+			ret);
+		goto err_free_bo;
+	}
+	bo->phys = iova;
+	off = iova & (NPU_PAGE_SIZE - 1);
+	bo->va_size = (off + size + NPU_PAGE_SIZE - 1) & ~(NPU_PAGE_SIZE - 1);
+	ret = drv_ra_alloc(&f->vm.va, bo->va_size + NPU_PAGE_SIZE, &va);
+	if (ret) {
+		npu_dbg("bo_userptr: out of device virtual address space for %llu bytes",
+			(unsigned long long)size);
+		goto err_unmap_dma;
+	}
+	bo->va = va;
+	bo->dev_addr = va + off;
+	ret = drv_vm_map(f, va, iova - off, bo->va_size, !(flags & NPU_BO_READ_ONLY), true);
+	if (ret)
+		goto err_free_va;
+	ret = npu_bo_handle_alloc(f, bo);
+	if (ret)
+		goto err_unmap;
+	npu_list_add_tail(&f->bos, &bo->link);
+	*out = bo;
+	return 0;
+
+err_unmap:
+	drv_vm_unmap(f, bo->va, bo->va_size);
+err_free_va:
+	drv_ra_free(&f->vm.va, va, bo->va_size + NPU_PAGE_SIZE);
+err_unmap_dma:
+	dev->ops->dma_unmap(dev->hw, iova);
+err_free_bo:
+	free(bo);
+	return ret;
+}
+
 /* Unmaps and frees the memory. The device must be done with it. */
 static void npu_bo_release(struct npu_file *f, struct npu_bo *bo)
 {
 	npu_list_del(&bo->link);
-	drv_vm_unmap(f, bo->va, bo->size);
-	drv_ra_free(&f->vm.va, bo->va, bo->size + NPU_PAGE_SIZE);
-	drv_mem_free(f->dev, bo->phys, bo->size);
+	drv_vm_unmap(f, bo->va, bo->va_size);
+	drv_ra_free(&f->vm.va, bo->va, bo->va_size + NPU_PAGE_SIZE);
+	if (bo->flags & NPU_BO_USERPTR)
+		f->dev->ops->dma_unmap(f->dev->hw, bo->phys);
+	else
+		drv_mem_free(f->dev, bo->phys, bo->size);
+	free(bo->waits);
 	free(bo);
 }
 
-static bool npu_bo_idle(const struct npu_bo *bo, uint64_t completed)
+static bool npu_bo_idle(struct npu_file *f, struct npu_bo *bo)
 {
-	return !bo->mapcount && completed >= bo->release_seqno;
+	if (bo->mapcount)
+		return false;
+	for (uint32_t i = 0; i < bo->nwaits; i++) {
+		struct npu_cqueue *cq = drv_cq_get(f, bo->waits[i].queue);
+		bool done = !cq || drv_cq_completed(cq) >= bo->waits[i].seqno;
+
+		if (cq)
+			drv_cq_put(f, cq);
+		if (!done)
+			return false;
+	}
+	return true;
 }
 
 int drv_bo_free(struct npu_file *f, struct npu_bo *bo)
 {
+	struct npu_bo_wait waits[NPU_MAX_QUEUES];
+	uint32_t n = 0;
+
+	/* What the client's queues have submitted so far may still use it. */
+	for (unsigned i = 0; i < NPU_MAX_QUEUES; i++) {
+		struct npu_cqueue *cq = f->queues[i];
+		uint64_t last;
+
+		if (!cq)
+			continue;
+		last = drv_cq_last_seqno(cq);
+		if (drv_cq_completed(cq) < last) {
+			waits[n].queue = cq->id;
+			waits[n++].seqno = last;
+		}
+	}
+	if (n) {
+		bo->waits = malloc(n * sizeof(*bo->waits));
+		if (!bo->waits) /* out of memory: wait for everything the client ever does */
+			return -ENOMEM;
+		memcpy(bo->waits, waits, n * sizeof(*bo->waits));
+		bo->nwaits = n;
+	}
 	npu_bo_hash_del(f, bo);
 	npu_list_del(&bo->link);
 	bo->freed = true;
-	bo->release_seqno = f->last_seqno;
-	if (npu_bo_idle(bo, drv_queue_completed(f->q))) {
+	if (npu_bo_idle(f, bo)) {
 		npu_bo_release(f, bo);
 		return 0;
 	}
-	npu_dbg("bo %u: busy until fence %llu%s, release deferred", bo->handle,
-		(unsigned long long)bo->release_seqno, bo->mapcount ? " and still mapped" : "");
+	npu_dbg("bo %u: busy on %u queue(s)%s, release deferred", bo->handle, bo->nwaits,
+		bo->mapcount ? " and still mapped" : "");
 	npu_list_add_tail(&f->deferred, &bo->link);
 	return 0;
 }
@@ -174,16 +276,12 @@ int drv_bo_free(struct npu_file *f, struct npu_bo *bo)
 void drv_bo_reap(struct npu_file *f)
 {
 	struct npu_list *it, *next;
-	uint64_t completed;
 
-	if (npu_list_empty(&f->deferred))
-		return;
-	completed = drv_queue_completed(f->q);
 	for (it = f->deferred.next; it != &f->deferred; it = next) {
 		struct npu_bo *bo = npu_container_of(it, struct npu_bo, link);
 
 		next = it->next;
-		if (npu_bo_idle(bo, completed))
+		if (npu_bo_idle(f, bo))
 			npu_bo_release(f, bo);
 	}
 }

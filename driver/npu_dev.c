@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "npu_drv_internal.h"
 
@@ -126,6 +127,12 @@ static int npu_device_boot(struct npu_device *dev)
 	dev->clock_khz = npu_rd32(dev, NPU_REG_CLOCK_KHZ);
 	dev->num_queues = npu_rd32(dev, NPU_REG_NUM_QUEUES);
 	dev->page_size = npu_rd32(dev, NPU_REG_PAGE_SIZE);
+	/* Interface 1.0 devices have no ENGINES register (reads 0): compute only. */
+	dev->engines = dev->if_version >= ((1u << 16) | 1u)
+			       ? npu_rd32(dev, NPU_REG_ENGINES) & (NPU_ENGINE_COMPUTE_BIT |
+								 NPU_ENGINE_COPY_BIT)
+			       : 0;
+	dev->engines |= NPU_ENGINE_COMPUTE_BIT;
 	if (dev->num_queues > NPU_MAX_HW_QUEUES)
 		dev->num_queues = NPU_MAX_HW_QUEUES;
 	if (dev->page_size != NPU_PAGE_SIZE) {
@@ -154,19 +161,44 @@ static int npu_device_boot(struct npu_device *dev)
 static void npu_device_free(struct npu_device *dev)
 {
 	for (unsigned i = 0; i < NPU_MAX_HW_QUEUES; i++) {
-		pthread_cond_destroy(&dev->queues[i].cond);
-		pthread_mutex_destroy(&dev->queues[i].lock);
+		pthread_cond_destroy(&dev->hwq[i].cond);
+		pthread_mutex_destroy(&dev->hwq[i].lock);
+		pthread_mutex_destroy(&dev->hwq[i].svc_lock);
 	}
+	pthread_cond_destroy(&dev->wd_cond);
+	pthread_mutex_destroy(&dev->wd_lock);
+	pthread_cond_destroy(&dev->fence_cond);
+	pthread_mutex_destroy(&dev->fence_lock);
+	pthread_mutex_destroy(&dev->recovery_lock);
 	pthread_mutex_destroy(&dev->lock);
 	drv_ra_fini(&dev->mem);
 	free(dev);
+}
+
+static int npu_device_init_sync(struct npu_device *dev)
+{
+	int ret = 0;
+
+	pthread_mutex_init(&dev->lock, NULL);
+	pthread_mutex_init(&dev->recovery_lock, NULL);
+	pthread_mutex_init(&dev->fence_lock, NULL);
+	pthread_mutex_init(&dev->wd_lock, NULL);
+	for (unsigned i = 0; i < NPU_MAX_HW_QUEUES; i++) {
+		dev->hwq[i].idx = i;
+		pthread_mutex_init(&dev->hwq[i].svc_lock, NULL);
+		pthread_mutex_init(&dev->hwq[i].lock, NULL);
+		ret = ret ? ret : drv_cond_init_monotonic(&dev->hwq[i].cond);
+	}
+	ret = ret ? ret : drv_cond_init_monotonic(&dev->fence_cond);
+	ret = ret ? ret : drv_cond_init_monotonic(&dev->wd_cond);
+	return ret;
 }
 
 /* Called with g_dev_lock held. */
 static int npu_device_create(unsigned index, struct npu_device **out)
 {
 	struct npu_device *dev;
-	unsigned i;
+	const char *inj;
 	int ret;
 
 	dev = calloc(1, sizeof(*dev));
@@ -174,24 +206,27 @@ static int npu_device_create(unsigned index, struct npu_device **out)
 		return -ENOMEM;
 	dev->index = index;
 	dev->ops = g_hw_ops;
-	pthread_mutex_init(&dev->lock, NULL);
-	for (i = 0; i < NPU_MAX_HW_QUEUES; i++) {
-		pthread_mutex_init(&dev->queues[i].lock, NULL);
-		ret = drv_cond_init_monotonic(&dev->queues[i].cond);
-		if (ret) {
-			pthread_mutex_destroy(&dev->queues[i].lock);
-			goto err_free_queues;
-		}
+	npu_list_init(&dev->files);
+	ret = npu_device_init_sync(dev);
+	if (ret) {
+		/* Conditions that failed to initialise are destroyed harmlessly (glibc). */
+		npu_device_free(dev);
+		return ret;
 	}
-	dev->default_max_insns = npu_env_u64("NPU_WATCHDOG_INSNS", 0, 0, UINT64_MAX);
-	dev->default_timeout_us = (uint32_t)(npu_env_u64("NPU_WATCHDOG_MS",
-							 NPU_DEFAULT_TIMEOUT_US / 1000, 0,
-							 UINT32_MAX / 1000) * 1000);
+	dev->max_insns = npu_env_u64("NPU_WATCHDOG_INSNS", 0, 0, UINT64_MAX);
+	dev->hang_ms = npu_env_u64("NPU_WATCHDOG_MS", NPU_HANG_MS_DEFAULT, 0, NPU_HANG_MS_MAX);
+	if (dev->hang_ms && dev->hang_ms < NPU_HANG_MS_MIN)
+		dev->hang_ms = NPU_HANG_MS_MIN;
+	dev->launch_timeout_us = npu_env_u64("NPU_LAUNCH_TIMEOUT_MS", 0, 0,
+					     UINT32_MAX / 1000) * 1000;
+	dev->ban_threshold = npu_env_u64("NPU_BAN_THRESHOLD", NPU_BAN_DEFAULT, 0, 1000);
+	inj = getenv("NPU_FAULT_INJECTION");
+	dev->inject_enabled = inj && !strcmp(inj, "1");
 
 	ret = dev->ops->create(NULL, &dev->hw);
 	if (ret) {
 		npu_err("device %u: %s create failed (%d)", index, dev->ops->name, ret);
-		goto err_free_queues;
+		goto err_free;
 	}
 	ret = npu_device_boot(dev);
 	if (ret)
@@ -203,20 +238,18 @@ static int npu_device_create(unsigned index, struct npu_device **out)
 		goto err_destroy_hw;
 	npu_wr32(dev, NPU_REG_IRQ_MASK, 0);
 	dev->ops->set_isr(dev->hw, drv_isr, dev);
+	ret = drv_watchdog_start(dev);
+	if (ret)
+		goto err_unset_isr;
 	*out = dev;
 	return 0;
 
+err_unset_isr:
+	dev->ops->set_isr(dev->hw, NULL, NULL);
 err_destroy_hw:
 	dev->ops->destroy(dev->hw);
-	i = NPU_MAX_HW_QUEUES;
-err_free_queues:
-	while (i--) {
-		pthread_cond_destroy(&dev->queues[i].cond);
-		pthread_mutex_destroy(&dev->queues[i].lock);
-	}
-	pthread_mutex_destroy(&dev->lock);
-	drv_ra_fini(&dev->mem);
-	free(dev);
+err_free:
+	npu_device_free(dev);
 	return ret;
 }
 
@@ -224,6 +257,7 @@ err_free_queues:
 static void npu_device_destroy(struct npu_device *dev)
 {
 	npu_dbg("device %u: last file closed, powering off", dev->index);
+	drv_watchdog_stop(dev);
 	npu_wr32(dev, NPU_REG_IRQ_MASK, 0);
 	dev->ops->destroy(dev->hw); /* stops the device threads: no interrupt after this */
 	g_devs[dev->index] = NULL;
@@ -273,38 +307,49 @@ static int npu_parse_node(const char *node, unsigned *index)
 }
 
 /* ---- Files ------------------------------------------------------------------------------- */
+/* Everything of a file but the struct itself and its device reference. */
+static void npu_file_teardown(struct npu_file *f)
+{
+	struct npu_device *dev = f->dev;
+	int efd;
+
+	pthread_mutex_lock(&f->lock);
+	/* Queues first: afterwards the device no longer runs or reads anything of this file,
+	 * and every fence signal it owed has been made. */
+	for (unsigned i = 0; i < NPU_MAX_QUEUES; i++) {
+		struct npu_cqueue *cq = f->queues[i];
+
+		if (!cq)
+			continue;
+		f->queues[i] = NULL;
+		drv_cq_destroy(f, cq);
+	}
+	pthread_mutex_lock(&dev->lock);
+	if (f->link.next)
+		npu_list_del(&f->link);
+	pthread_mutex_unlock(&dev->lock);
+	drv_fence_release_all(f);
+	drv_bo_release_all(f);
+	drv_vm_fini(f);
+	pthread_mutex_unlock(&f->lock);
+	efd = __atomic_exchange_n(&f->efd, -1, __ATOMIC_ACQ_REL);
+	if (efd >= 0)
+		close(efd);
+}
+
+static void npu_file_free(struct npu_file *f)
+{
+	pthread_mutex_destroy(&f->ev_lock);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
 static void npu_file_destroy(struct npu_file *f)
 {
 	struct npu_device *dev = f->dev;
-	bool drained = drv_queue_teardown(f);
 
-	pthread_mutex_lock(&f->lock);
-	if (drained) {
-		drv_bo_release_all(f);
-		drv_vm_fini(f);
-	} else {
-		/* The device may still touch this memory: leak it rather than reuse it. */
-		free(f->buckets);
-		free(f->vm.l2_phys);
-		free(f->vm.l2_used);
-		drv_ra_fini(&f->vm.va);
-		while (!npu_list_empty(&f->bos)) {
-			struct npu_list *l = f->bos.next;
-
-			npu_list_del(l);
-			free(npu_container_of(l, struct npu_bo, link));
-		}
-		while (!npu_list_empty(&f->deferred)) {
-			struct npu_list *l = f->deferred.next;
-
-			npu_list_del(l);
-			free(npu_container_of(l, struct npu_bo, link));
-		}
-	}
-	pthread_mutex_unlock(&f->lock);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
-
+	npu_file_teardown(f);
+	npu_file_free(f);
 	pthread_mutex_lock(&g_dev_lock);
 	if (!--dev->open_files)
 		npu_device_destroy(dev);
@@ -362,14 +407,23 @@ NPU_DRV_EXPORT int npu_drv_open(const char *node, uint32_t flags)
 	if (!f)
 		return -ENOMEM;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_init(&f->ev_lock, NULL);
 	npu_list_init(&f->bos);
 	npu_list_init(&f->deferred);
 	f->next_handle = 1;
+	f->next_queue_id = 1;
+	f->next_fence_handle = 1;
 	f->refs = 1;
 	f->fd = -1;
+	f->efd = -1;
 
 	pthread_mutex_lock(&g_dev_lock);
 	dev = g_devs[index];
+	if (dev && drv_dev_lost(dev)) {
+		npu_dbg("open: device %u is lost; close its files to power it off", index);
+		ret = -ENODEV;
+		goto err_unlock;
+	}
 	if (!dev) {
 		ret = npu_device_create(index, &dev);
 		if (ret)
@@ -381,9 +435,13 @@ NPU_DRV_EXPORT int npu_drv_open(const char *node, uint32_t flags)
 	ret = drv_vm_init(f);
 	if (ret)
 		goto err_put_dev;
-	ret = drv_queue_setup(f);
+	ret = drv_cq_create(f, NPU_QUEUE_COMPUTE, NPU_QUEUE_PRIORITY_NORMAL, &f->queues[0]);
 	if (ret)
 		goto err_fini_vm;
+	f->queues[0]->id = 0;
+	pthread_mutex_lock(&dev->lock);
+	npu_list_add_tail(&dev->files, &f->link);
+	pthread_mutex_unlock(&dev->lock);
 
 	pthread_mutex_lock(&g_fd_lock);
 	for (fd = 0; fd < NPU_DRV_MAX_FILES && g_files[fd]; fd++)
@@ -396,14 +454,15 @@ NPU_DRV_EXPORT int npu_drv_open(const char *node, uint32_t flags)
 	if (fd == NPU_DRV_MAX_FILES) {
 		npu_dbg("open: all %d file descriptors in use", NPU_DRV_MAX_FILES);
 		ret = -EMFILE;
-		goto err_teardown_queue;
+		goto err_teardown;
 	}
 	pthread_mutex_unlock(&g_dev_lock);
 	npu_dbg("open: %s -> fd %d", node, fd);
 	return fd;
 
-err_teardown_queue:
-	drv_queue_teardown(f);
+err_teardown:
+	npu_file_teardown(f);
+	goto err_put_dev;
 err_fini_vm:
 	drv_vm_fini(f);
 err_put_dev:
@@ -411,8 +470,7 @@ err_put_dev:
 		npu_device_destroy(dev);
 err_unlock:
 	pthread_mutex_unlock(&g_dev_lock);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
+	npu_file_free(f);
 	return ret;
 }
 

@@ -2,22 +2,35 @@
 /*
  * npu_drv_internal.h - the driver's private structures (never installed).
  *
- * Objects and their locks, outermost first (a thread only ever takes them in this order):
+ * Objects:
+ *   npu_device   one per powered-on device: hardware queues (npu_hwq), physical memory,
+ *                the fence table, the watchdog thread, the list of its files.
+ *   npu_file     one client (open file): address space, BOs, queues, fence handles, fault
+ *                log, reset status, limits, event fd.
+ *   npu_cqueue   one queue of a client, bound to one hardware queue: ring, seqnos, job status
+ *                history, the fence commands of its unfinished jobs.
+ *   npu_fence    a timeline fence: a slot of the fence table in device memory, refcounted by
+ *                handles (of any client) and by unfinished commands.
  *
- *   g_dev_lock   (npu_dev.c)   the device table: creating, booting and destroying devices,
- *                              each device's count of open files.
- *   file->lock                 one client: its BOs, its address space, its ring tail.
- *   dev->lock                  one device: the physical memory allocator, queue ownership,
- *                              the IRQ mask.
- *   q->lock                    one hardware queue's interrupt-side state: completed fence,
- *                              fault log, condition variable for waiters.
- *   g_fd_lock    (npu_dev.c)   the fd table; a leaf, nothing is called under it.
+ * Locks, outermost first (a thread only ever takes them in this order):
  *
- * The interrupt handler runs on a device thread and takes only q->lock. A device call
- * (rd32/wr32/discard/...) may be made under any lock EXCEPT q->lock (only the handler itself
- * touches the device while holding a q->lock): a device is allowed to hold its own locks while
- * it calls the handler, so a thread that held q->lock while waiting for a device lock could
- * deadlock with it.
+ *   g_dev_lock      (npu_dev.c) the device table: create, boot, destroy, open_files.
+ *   f->lock         one client: BOs, address space, queue table, fence handles.
+ *   dev->recovery_lock  resets, kills and bans (watchdog), binding and unbinding hardware
+ *                   queues: the set of active queues does not change while it is held.
+ *   cq->ring_lock   one queue's submission side: ring, tail, seqnos. Several are only ever
+ *                   taken together by recovery, in hardware queue order.
+ *   hq->svc_lock    servicing one hardware queue (drv_hwq_service: reading a fault, RESUME,
+ *                   completions). The interrupt handler takes it; device calls are allowed.
+ *   dev->lock       physical memory allocator, hardware queue ownership, IRQ mask, file list.
+ *   hq->lock        one hardware queue's completion state: the bound queue's completed
+ *                   fence, job statuses, pending fence commands; its condition variable.
+ *   f->ev_lock      (leaf) a client's fault log, reset status, event fd creation.
+ *   dev->fence_lock (leaf) the fence table, fence refcounts and tokens; dev->fence_cond.
+ *   g_fd_lock       (npu_dev.c, leaf) the fd table.
+ *
+ * No device call (rd32/wr32/discard/dma_*) is made while holding hq->lock, f->ev_lock or
+ * dev->fence_lock: a device may hold its own locks while it calls the interrupt handler.
  */
 #ifndef NPU_DRV_INTERNAL_H
 #define NPU_DRV_INTERNAL_H
@@ -35,20 +48,34 @@
 
 #define NPU_DRV_MAX_DEVICES 16
 #define NPU_DRV_MAX_FILES   1024
-#define NPU_RING_SIZE       (256u * 1024u)        /* bytes per client ring */
-#define NPU_RING_SLOTS      (NPU_RING_SIZE / 16u) /* a submit takes >= 16 bytes of ring */
+#define NPU_RING_SIZE       (256u * 1024u)        /* bytes per queue ring */
+#define NPU_RING_SLOTS      (NPU_RING_SIZE / 16u) /* a submit takes >= 24 bytes of ring */
 #define NPU_FAULT_LOG_SIZE  64
 #define NPU_VA_START        (1ull << 32)          /* first device VA handed out */
 #define NPU_VA_END          (1ull << NPU_VA_BITS)
-#define NPU_DEFAULT_TIMEOUT_US 2000000u           /* launch watchdog when timeout_us == 0 */
 #define NPU_BOOT_TIMEOUT_MS 5000
-#define NPU_DRAIN_SLACK_MS  10000                 /* close/ring waits: slack over the watchdog */
+#define NPU_RESET_BOOT_MS   1000                  /* per reset attempt */
+#define NPU_RESET_ATTEMPTS  3
+#define NPU_STALL_SLACK_MS  10000                 /* ring-full waits: slack over the hang timeout */
+#define NPU_WD_TICK_MS      20                    /* watchdog period while work is pending */
+#define NPU_KILL_TIMEOUT_MS 250                   /* a kill not acknowledged by then: reset */
+#define NPU_HANG_MS_DEFAULT 2000
+#define NPU_HANG_MS_MIN     10
+#define NPU_HANG_MS_MAX     3600000
+#define NPU_BAN_DEFAULT     3
+#define NPU_FENCE_PER_PAGE  (NPU_PAGE_SIZE / sizeof(struct npu_hw_fence))
+#define NPU_FENCE_PAGES     16
+#define NPU_MAX_FENCES      (NPU_FENCE_PAGES * NPU_FENCE_PER_PAGE)
+#define NPU_USERPTR_MAX     (1ull << 36)
+/* The driver's own error codes in npu_hw_fence.error: 0x100 | errno. */
+#define NPU_FENCE_ERR_DRV(e) (0x100u | (uint32_t)(e))
 
-/* A NOP header's dwords is 16 bits: a pad to the ring end must fit in it. */
 _Static_assert(NPU_RING_SIZE / 8u <= 0xffffu, "ring too large for a single NOP pad");
 _Static_assert((NPU_RING_SIZE & (NPU_RING_SIZE - 1)) == 0, "ring size is a power of two");
+_Static_assert(NPU_RING_SLOTS >= NPU_RING_SIZE / 24u, "one ring_end slot per job in flight");
+_Static_assert(NPU_JOB_STATUS_HISTORY >= NPU_RING_SIZE / 24u, "statuses outlive jobs in flight");
 
-/* ---- Logging (drv_log.c) --------------------------------------------------------------- */
+/* ---- Logging (npu_log.c) --------------------------------------------------------------- */
 enum npu_log_level { NPU_LOG_DEBUG = 0, NPU_LOG_INFO, NPU_LOG_WARN, NPU_LOG_ERROR };
 
 bool drv_log_enabled(enum npu_log_level level);
@@ -89,6 +116,18 @@ static inline void npu_list_del(struct npu_list *n)
 	n->prev = n->next = n;
 }
 
+/* Moves every entry of `from` to the end of `to`. */
+static inline void npu_list_splice(struct npu_list *from, struct npu_list *to)
+{
+	if (npu_list_empty(from))
+		return;
+	from->next->prev = to->prev;
+	to->prev->next = from->next;
+	from->prev->next = to;
+	to->prev = from->prev;
+	npu_list_init(from);
+}
+
 #define npu_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
@@ -108,23 +147,79 @@ void drv_ra_fini(struct npu_range_alloc *ra);
 int drv_ra_alloc(struct npu_range_alloc *ra, uint64_t size, uint64_t *addr);
 void drv_ra_free(struct npu_range_alloc *ra, uint64_t addr, uint64_t size);
 
-/* ---- Device ------------------------------------------------------------------------------ */
-struct npu_fault_rec {
-	uint64_t seqno, pc, addr, insn;
-	uint32_t flags, code, core;
+/* ---- Fences (npu_fence.c) ---------------------------------------------------------------- */
+struct npu_fence {
+	uint32_t slot;              /* index in dev->fences */
+	uint64_t phys;              /* its struct npu_hw_fence in device memory */
+	struct npu_hw_fence *rec;   /* host view of it */
+	uint32_t refs;              /* handles + unfinished commands; dev->fence_lock */
+	uint64_t token;             /* 0 until exported */
 };
 
-/* One hardware queue. Lives as long as the device; owned by at most one file at a time. */
-struct npu_queue {
-	pthread_mutex_t lock;   /* the ISR lock: everything below */
-	pthread_cond_t cond;    /* broadcast on fence progress */
-	bool active;            /* owned and programmed: the ISR may handle it */
-	uint64_t completed;     /* last fence seen signalled */
-	struct npu_hw_queue_status *status; /* host view of the status record */
-	struct npu_fault_rec faults[NPU_FAULT_LOG_SIZE];
-	unsigned fault_first, fault_count;
-	uint32_t fault_lost;
+/* A SIGNAL_FENCE or WAIT_FENCE command of an unfinished job: holds a fence reference. */
+struct npu_fence_op {
+	struct npu_list link;       /* cq->fops, in seqno order */
+	uint64_t seqno;
+	uint64_t value;
+	struct npu_fence *fence;
+	bool signal;
 };
+
+struct npu_fence_handle {
+	uint32_t handle;
+	struct npu_fence *fence;
+};
+
+/* ---- Hardware queues --------------------------------------------------------------------- */
+struct npu_cqueue;
+
+/* One hardware queue. Lives as long as the device; bound to at most one client queue. */
+struct npu_hwq {
+	uint32_t idx;
+	pthread_mutex_t svc_lock;   /* one servicer at a time (interrupt handler or watchdog) */
+	pthread_mutex_t lock;       /* the ISR lock: the bound queue's completion state */
+	pthread_cond_t cond;        /* broadcast on completions and on anything waiters care for */
+	struct npu_cqueue *cq;      /* bound queue (under lock, and svc_lock to change) */
+};
+
+/* One client queue (npu_queue.c). */
+struct npu_cqueue {
+	struct npu_file *file;
+	uint32_t id;
+	uint32_t type;              /* NPU_QUEUE_* */
+	uint32_t priority;          /* NPU_QUEUE_PRIORITY_* */
+	uint32_t engine;            /* NPU_ENGINE_* it runs on */
+	struct npu_hwq *hq;
+	unsigned refs;              /* f->lock: the queue table + calls in progress */
+	bool bound;                 /* f->lock + recovery_lock: owns hq */
+
+	uint64_t ring_phys, status_phys;
+	uint8_t *ring;
+	struct npu_hw_queue_status *status;
+
+	/* Submission side: ring_lock. */
+	pthread_mutex_t ring_lock;
+	bool dead;                  /* destroyed or its client closing: submits fail */
+	uint32_t tail;              /* free running, like the TAIL register */
+	uint32_t ring_end[NPU_RING_SLOTS]; /* tail after the submit with seqno s, at s % SLOTS */
+	uint64_t last_seqno;        /* written under ring_lock and hq->lock; read atomically */
+
+	/* Completion side: hq->lock. */
+	uint64_t completed;         /* every job <= this has signalled */
+	uint32_t failed;            /* jobs signalled with a non-zero status */
+	int8_t jstatus[NPU_JOB_STATUS_HISTORY]; /* -errno of job s at s % HISTORY */
+	struct npu_list fops;       /* struct npu_fence_op of unfinished jobs, seqno order */
+
+	/* Watchdog (recovery_lock). */
+	int64_t wd_progress_ns;     /* last time the queue moved or was not to blame; atomic */
+	uint32_t wd_head;
+	uint64_t wd_completed;
+	uint64_t wd_kill_seqno;     /* job killed, 0 = none pending */
+	int64_t wd_kill_ns;
+};
+
+/* ---- Device ------------------------------------------------------------------------------ */
+enum { NPU_DEV_ALIVE = 0, NPU_DEV_LOST = 1 };
 
 struct npu_device {
 	unsigned index;
@@ -136,16 +231,44 @@ struct npu_device {
 
 	/* Read at boot, constant afterwards. */
 	uint32_t id, fw_version, if_version, isa_version;
-	uint32_t num_cores, sram_size, clock_khz, num_queues, page_size;
+	uint32_t num_cores, sram_size, clock_khz, num_queues, page_size, engines;
 	uint64_t mem_size;
-	uint64_t default_max_insns;
-	uint32_t default_timeout_us;
+	bool inject_enabled;
 
-	pthread_mutex_t lock;              /* mem, queue_owner, irq_mask */
+	/* Device limits (SET_PARAM with NPU_SET_PARAM_DEVICE); atomics. */
+	uint64_t hang_ms;
+	uint64_t launch_timeout_us;
+	uint64_t max_insns;
+	uint64_t ban_threshold;
+
+	int state;                         /* atomic: NPU_DEV_* */
+	uint32_t resets;                   /* atomic */
+
+	pthread_mutex_t recovery_lock;
+
+	pthread_mutex_t lock;              /* mem, hwq ownership, irq_mask, files */
 	struct npu_range_alloc mem;
 	uint32_t irq_mask;
-	struct npu_file *queue_owner[NPU_MAX_HW_QUEUES];
-	struct npu_queue queues[NPU_MAX_HW_QUEUES];
+	struct npu_list files;
+	struct npu_hwq hwq[NPU_MAX_HW_QUEUES];
+
+	/* Fences: dev->fence_lock. */
+	pthread_mutex_t fence_lock;
+	pthread_cond_t fence_cond;         /* broadcast whenever a fence may have changed */
+	uint64_t fence_page[NPU_FENCE_PAGES]; /* physical address, 0 = not allocated yet */
+	struct npu_fence *fences[NPU_MAX_FENCES];
+	uint32_t nfences;
+
+	/* Watchdog thread. */
+	pthread_t wd_thread;
+	bool wd_started;
+	pthread_mutex_t wd_lock;
+	pthread_cond_t wd_cond;
+	bool wd_stop;
+	bool wd_kick;
+	bool wd_idle;                      /* sleeping until a submit kicks it (wd_lock) */
+	uint32_t wd_engq[NPU_NUM_ENGINES];
+	uint32_t wd_engprog[NPU_NUM_ENGINES];
 };
 
 static inline uint32_t npu_rd32(struct npu_device *dev, uint32_t off)
@@ -173,6 +296,11 @@ static inline void *npu_phys_to_host(struct npu_device *dev, uint64_t phys)
 	return dev->aperture + phys;
 }
 
+static inline bool drv_dev_lost(struct npu_device *dev)
+{
+	return __atomic_load_n(&dev->state, __ATOMIC_ACQUIRE) == NPU_DEV_LOST;
+}
+
 /* Device physical memory (npu_mem.c). Free memory always reads as zero (see there). */
 int drv_mem_alloc(struct npu_device *dev, uint64_t size, uint64_t *phys);
 void drv_mem_free(struct npu_device *dev, uint64_t phys, uint64_t size);
@@ -187,53 +315,81 @@ struct npu_vm {
 	struct npu_range_alloc va;
 };
 
+struct npu_bo_wait {
+	uint32_t queue;
+	uint64_t seqno;
+};
+
 struct npu_bo {
 	uint32_t handle;
-	uint32_t flags;
-	uint64_t size;         /* page rounded */
-	uint64_t phys;
-	uint64_t va;
+	uint32_t flags;         /* NPU_BO_*, with NPU_BO_USERPTR for user memory */
+	uint64_t size;          /* page rounded; the registered size for user memory */
+	uint64_t phys;          /* device memory, or the bus address of user memory */
+	uint64_t va;            /* start of the mapping (64 KiB aligned) */
+	uint64_t va_size;       /* bytes of VA mapped (without the guard page) */
+	uint64_t dev_addr;      /* what the client sees: va, + offset for user memory */
 	uint64_t mmap_offset;
-	uint64_t release_seqno; /* deferred: release once the queue's fence reaches this */
+	struct npu_bo_wait *waits; /* deferred: the queues' seqnos it waits for */
+	uint32_t nwaits;
 	unsigned mapcount;      /* host mappings (npu_drv_mmap) not yet unmapped */
 	bool freed;             /* handle gone, waiting on the deferred list */
 	struct npu_bo *hnext;   /* handle hash chain */
 	struct npu_list link;   /* file->bos (live) or file->deferred */
 };
 
+struct npu_fault_rec {
+	uint64_t seqno, pc, addr, insn;
+	uint32_t flags, code, core, queue;
+};
+
 struct npu_file {
 	struct npu_device *dev;
 	int fd;
 	unsigned refs;          /* under g_fd_lock */
+	struct npu_list link;   /* dev->files (dev->lock) */
 
-	uint32_t qid;
-	struct npu_queue *q;
-
-	pthread_mutex_t lock;   /* everything below */
+	pthread_mutex_t lock;   /* BOs, VM, queues, fence handles */
 	struct npu_vm vm;
 	struct npu_bo **buckets;
 	uint32_t nbuckets, nbos;
 	uint32_t next_handle;
 	struct npu_list bos;
 	struct npu_list deferred;
+	struct npu_cqueue *queues[NPU_MAX_QUEUES]; /* [0] is queue 0 */
+	uint32_t next_queue_id;
+	struct npu_fence_handle *fh;
+	uint32_t nfh, fh_cap;
+	uint32_t next_fence_handle;
 
-	uint64_t ring_phys;
-	uint8_t *ring;
-	uint64_t status_phys;
-	uint32_t tail;                         /* free running, like the TAIL register */
-	uint32_t ring_end[NPU_RING_SLOTS];     /* tail after the submit with seqno s, at s % SLOTS */
-	uint64_t last_seqno;                   /* written under lock, read atomically by WAIT */
-	uint64_t max_submit_us;                /* largest sum of launch watchdogs in one submit */
+	/* Client limits, 0 = follow the device; atomics. */
+	uint64_t hang_ms;
+	uint64_t launch_timeout_us;
+	uint64_t max_insns;
+
+	int banned;             /* atomic */
+	int efd;                /* atomic: event fd, -1 until GET_EVENTFD */
+	uint32_t nfences_held;  /* atomic: fence handles, for notifications */
+
+	pthread_mutex_t ev_lock; /* everything below */
+	struct npu_fault_rec faults[NPU_FAULT_LOG_SIZE];
+	unsigned fault_first, fault_count;
+	uint32_t fault_lost;
+	uint32_t reset_status;  /* NPU_RESET_*, worst since the last query */
+	uint32_t guilty, innocent;
 };
 
 /* npu_mmu.c */
 int drv_vm_init(struct npu_file *f);
 void drv_vm_fini(struct npu_file *f);
-int drv_vm_map(struct npu_file *f, uint64_t va, uint64_t phys, uint64_t size, bool writable);
+/* system: addr is a bus address of host memory (NPU_PTE_SYSTEM). */
+int drv_vm_map(struct npu_file *f, uint64_t va, uint64_t addr, uint64_t size, bool writable,
+	       bool system);
 void drv_vm_unmap(struct npu_file *f, uint64_t va, uint64_t size);
 
 /* npu_bo.c (callers hold f->lock unless stated) */
 int drv_bo_create(struct npu_file *f, uint64_t size, uint32_t flags, struct npu_bo **out);
+int drv_bo_userptr(struct npu_file *f, uint64_t ptr, uint64_t size, uint32_t flags,
+		   struct npu_bo **out);
 struct npu_bo *drv_bo_lookup(struct npu_file *f, uint32_t handle);
 int drv_bo_free(struct npu_file *f, struct npu_bo *bo);
 void drv_bo_reap(struct npu_file *f);
@@ -242,21 +398,61 @@ void *drv_bo_mmap(struct npu_file *f, uint64_t offset, uint64_t size, int *err);
 int drv_bo_munmap(struct npu_file *f, void *addr, uint64_t size);
 
 /* npu_queue.c */
-int drv_queue_setup(struct npu_file *f);
-/* Waits (bounded) for the file's work, stops the queue. Returns false when the queue did not
- * drain: its memory must then not be reused. */
-bool drv_queue_teardown(struct npu_file *f);
-uint64_t drv_queue_completed(struct npu_queue *q);
-uint64_t drv_file_last_seqno(struct npu_file *f);
-int drv_queue_submit(struct npu_file *f, const void *cmds, uint32_t size, uint64_t *seqno);
-int drv_queue_wait(struct npu_file *f, uint64_t seqno, int64_t timeout_ns, uint64_t *completed);
-int drv_queue_get_fault(struct npu_file *f, struct npu_get_fault *out);
+int drv_cq_create(struct npu_file *f, uint32_t type, uint32_t priority, struct npu_cqueue **out);
+/* Cancels the queue's unfinished work (status -ECANCELED) and unbinds it; f->lock held. */
+void drv_cq_destroy(struct npu_file *f, struct npu_cqueue *cq);
+struct npu_cqueue *drv_cq_get(struct npu_file *f, uint32_t id); /* f->lock held; ref */
+void drv_cq_put(struct npu_file *f, struct npu_cqueue *cq);     /* f->lock held */
+uint64_t drv_cq_completed(struct npu_cqueue *cq);
+uint64_t drv_cq_last_seqno(struct npu_cqueue *cq);
+int drv_cq_submit(struct npu_cqueue *cq, const uint8_t *cmds, uint32_t size,
+		  struct npu_fence *const *fences, uint32_t flags, uint64_t *seqno);
+int drv_cq_wait(struct npu_cqueue *cq, uint64_t seqno, int64_t timeout_ns, uint64_t *completed,
+		int32_t *status, uint32_t *failed);
+void drv_hwq_service(struct npu_device *dev, struct npu_hwq *hq, bool irq);
+/* Completes every unfinished job of cq with `status`: the device must no longer run it
+ * (queue disabled, or reset). `rec_code` != 0 adds an NPU_FAULT_F_LOST record per job.
+ * Caller holds recovery_lock, cq->ring_lock and hq->svc_lock. */
+void drv_cq_fail_unfinished(struct npu_cqueue *cq, int status, uint32_t rec_code,
+			    uint32_t fence_err);
+void drv_cq_program(struct npu_cqueue *cq); /* (re)program and enable its hardware queue */
 void drv_isr(void *arg);
+
+/* npu_fault (npu_queue.c) */
+void drv_file_add_fault(struct npu_file *f, const struct npu_fault_rec *r);
+int drv_file_get_fault(struct npu_file *f, struct npu_get_fault *out);
+void drv_file_notify(struct npu_file *f);          /* its event fd, if any */
+void drv_dev_notify_fences(struct npu_device *dev); /* fence waiters and holders */
+
+/* npu_fence.c */
+int drv_fence_create(struct npu_file *f, uint64_t value, uint32_t *handle);
+int drv_fence_destroy(struct npu_file *f, uint32_t handle);
+struct npu_fence *drv_fence_lookup(struct npu_file *f, uint32_t handle); /* f->lock; no ref */
+void drv_fence_get(struct npu_device *dev, struct npu_fence *fe);
+void drv_fence_put(struct npu_device *dev, struct npu_fence *fe);
+int drv_fence_export(struct npu_file *f, uint32_t handle, uint64_t *token);
+int drv_fence_import(struct npu_file *f, uint64_t token, uint32_t *handle);
+void drv_fence_release_all(struct npu_file *f);
+uint64_t drv_fence_value(const struct npu_fence *fe);
+int32_t drv_fence_error(const struct npu_fence *fe);
+/* Raises the fence (never lowers it); err != 0 sets its error if it has none. */
+void drv_fence_raise(struct npu_fence *fe, uint64_t value, uint32_t err);
+void drv_fence_pages_free(struct npu_device *dev);
+
+/* npu_recover.c */
+void drv_watchdog_kick(struct npu_device *dev);
+int drv_watchdog_start(struct npu_device *dev);
+void drv_watchdog_stop(struct npu_device *dev);
+/* Resets the device. guilty: the hardware queue whose job caused it, or NULL. Holds
+ * recovery_lock. */
+void drv_device_reset(struct npu_device *dev, struct npu_hwq *guilty);
+uint64_t drv_file_hang_ms(struct npu_file *f);
 
 /* npu_dev.c */
 int64_t drv_now_ns(void);
 void drv_ns_to_timespec(int64_t ns, struct timespec *ts);
 int drv_cond_init_monotonic(pthread_cond_t *cond);
+bool drv_device_wait_ready(struct npu_device *dev, unsigned timeout_ms);
 
 /* Test seam (not exported): devices created from now on use `ops` (NULL = npu_sim_hw_ops).
  * Lets tests drive the boot and error paths with a fake device. */

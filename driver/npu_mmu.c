@@ -100,10 +100,12 @@ void drv_vm_unmap(struct npu_file *f, uint64_t va, uint64_t size)
 	}
 }
 
-int drv_vm_map(struct npu_file *f, uint64_t va, uint64_t phys, uint64_t size, bool writable)
+int drv_vm_map(struct npu_file *f, uint64_t va, uint64_t phys, uint64_t size, bool writable,
+	       bool system)
 {
 	struct npu_vm *vm = &f->vm;
-	uint64_t pte_flags = NPU_PTE_VALID | (writable ? NPU_PTE_WRITE : 0);
+	uint64_t pte_flags = NPU_PTE_VALID | (writable ? NPU_PTE_WRITE : 0) |
+			     (system ? NPU_PTE_SYSTEM : 0);
 	uint64_t off;
 	int ret;
 

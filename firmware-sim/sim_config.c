@@ -12,10 +12,11 @@
 void sim_config_defaults(struct sim_config *cfg)
 {
 	cfg->cores = 4;
-	cfg->queues = 16;
+	cfg->queues = 32;
 	cfg->clock_khz = 1000000;
 	cfg->sram = 256ull << 10;
 	cfg->mem = 16ull << 30;
+	cfg->copy_engine = true;
 }
 
 /* Decimal number with an optional K/M/G/T suffix (powers of 1024) when `sizes`. */
@@ -89,6 +90,10 @@ static int apply_one(struct sim_config *cfg, const char *item, size_t len)
 		if (parse_num(val, vlen, true, &v) || v < 1024 || v > (1ull << 30) || v % 8)
 			return -EINVAL;
 		cfg->sram = v;
+	} else if (key_is(item, klen, "copy_engine")) {
+		if (parse_num(val, vlen, false, &v) || v > 1)
+			return -EINVAL;
+		cfg->copy_engine = v != 0;
 	} else if (key_is(item, klen, "mem")) {
 		if (parse_num(val, vlen, true, &v) || v < NPU_PAGE_SIZE || v > (1ull << 40) ||
 		    v % NPU_PAGE_SIZE)

@@ -5,12 +5,14 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "sim_internal.h"
 
 /* Turns a word into its pre-decoded form. Operand checks that depend only on the word
- * (unknown special register, DMA tag outside 0..15) make it illegal here, so the bodies
- * never test them; the trap still happens only if the word is executed. */
+ * (unknown special register, csrw of a read-only one, DMA tag outside 0..15) make it
+ * illegal here, so the bodies never test them; the trap still happens only if the word is
+ * executed. */
 static void decode(uint64_t w, struct sim_dinsn *d)
 {
 	enum npu_insn id = npu_isa_decode(w);
@@ -20,7 +22,12 @@ static void decode(uint64_t w, struct sim_dinsn *d)
 	switch (id) {
 	case NPU_INSN_CSRR:
 		d->imm = (int64_t)NPU_FIELD_SREG(w);
-		if (NPU_FIELD_SREG(w) >= NPU_SREG_COUNT)
+		if (!npu_sreg_name(NPU_FIELD_SREG(w)))
+			id = NPU_INSN_ILLEGAL;
+		break;
+	case NPU_INSN_CSRW:
+		d->imm = (int64_t)NPU_FIELD_SREG(w);
+		if (!npu_sreg_writable(NPU_FIELD_SREG(w)))
 			id = NPU_INSN_ILLEGAL;
 		break;
 	case NPU_INSN_LDARG:
@@ -29,6 +36,8 @@ static void decode(uint64_t w, struct sim_dinsn *d)
 	case NPU_INSN_DMA_LD:
 	case NPU_INSN_DMA_ST:
 	case NPU_INSN_DMA_WAIT:
+	case NPU_INSN_DMA_LD2:
+	case NPU_INSN_DMA_ST2:
 		if (d->imm < 0 || d->imm >= SIM_NUM_DMA_TAGS)
 			id = NPU_INSN_ILLEGAL;
 		break;
@@ -73,6 +82,7 @@ static void core_run(struct sim_core *c, struct sim_launch *l)
 		if (sim_exec_instance(c, l, pid))
 			break;
 	}
+	sim_exec_thread_done();
 }
 
 static void *core_main(void *arg)
@@ -219,13 +229,36 @@ int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_
 	l->pt_root = pt_root;
 	memcpy(l->args, p->args, p->nargs * sizeof(uint64_t));
 	l->deadline_ns = p->timeout_us ? sim_now_ns() + (uint64_t)p->timeout_us * 1000 : 0;
+	/* Barriers and sem.wait need every instance running at once: one core each. */
+	l->sync_ok = total <= hw->cfg.cores;
+	if (l->sync_ok) {
+		pthread_condattr_t ca;
+
+		if (pthread_condattr_init(&ca)) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (pthread_mutex_init(&l->sync.lock, NULL)) {
+			pthread_condattr_destroy(&ca);
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (pthread_cond_init(&l->sync.cond, &ca)) {
+			pthread_mutex_destroy(&l->sync.lock);
+			pthread_condattr_destroy(&ca);
+			ret = -ENOMEM;
+			goto out;
+		}
+		pthread_condattr_destroy(&ca);
+	}
 
 	/* Make the launch abortable by reset / disable / destroy before any core runs it. */
 	pthread_mutex_lock(&hw->lock);
 	if (cancelled(hw)) {
 		pthread_mutex_unlock(&hw->lock);
 		ret = -ECANCELED;
-		goto out;
+		goto out_sync;
 	}
 	hw->cur_launch = l;
 	pthread_mutex_unlock(&hw->lock);
@@ -261,6 +294,11 @@ int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_
 		ret = -ECANCELED;
 	} else {
 		ret = 0;
+	}
+out_sync:
+	if (l->sync_ok) {
+		pthread_cond_destroy(&l->sync.cond);
+		pthread_mutex_destroy(&l->sync.lock);
 	}
 out:
 	free(code);

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sim_cp.c - the command processor: one thread per device serving every enabled queue,
- * one packet per turn, round robin. A packet is read and executed without the device
- * lock; its effects on registers and on the queue status record are committed under the
- * lock afterwards, unless a reset, a queue disable or destroy cancelled it meanwhile.
+ * sim_cp.c - the command processors ("engines"): one thread each, the compute engine for
+ * compute queues (every packet) and, when configured, the copy engine for copy queues (every
+ * packet but LAUNCH). Each serves its enabled queues one packet per turn: the highest
+ * priority queue with runnable work first, equal priorities round robin. A packet is read and
+ * executed without the device lock; its effects on registers and on the queue status record
+ * are committed under the lock afterwards, unless a reset, a queue disable or destroy dropped
+ * it meanwhile. NPU_QCTL_KILL instead turns the packet in flight into a WATCHDOG fault.
  */
 #include <errno.h>
 
 #include "sim_internal.h"
 
-/* What the command processor knows about a queue while it runs one of its packets. */
+/* What the engine knows about a queue while it runs one of its packets. */
 struct cp_snap {
 	uint32_t q;
 	uint64_t ring;
@@ -17,15 +20,17 @@ struct cp_snap {
 	uint32_t head;
 	uint32_t tail;
 	uint64_t pt;
+	uint64_t fence_gen;
 	bool skipping;
 };
 
-enum cp_kind { CP_NONE, CP_FENCE, CP_LAUNCH, CP_FAULT };
+enum cp_kind { CP_NONE, CP_FENCE, CP_LAUNCH, CP_FAULT, CP_SIGNAL, CP_WAIT };
 
 struct cp_result {
 	enum cp_kind kind;
 	uint32_t consumed;      /* bytes to advance HEAD by */
 	bool stuck;             /* fault without a packet boundary to continue from */
+	bool interrupted;       /* stopped early by the engine's cancel flag */
 	uint64_t seqno;
 	uint64_t cycles;
 	struct sim_fault fault;
@@ -43,42 +48,63 @@ static void cp_fault(struct cp_result *r, uint32_t code, uint64_t addr, uint32_t
 	r->fault.flags = flags;
 }
 
-static bool cancelled(struct npu_hw *hw)
+static bool stopped(const struct sim_engine *e)
 {
-	return __atomic_load_n(&hw->cp_cancel, __ATOMIC_ACQUIRE) != 0;
+	return __atomic_load_n(e->cancel, __ATOMIC_ACQUIRE) != 0;
 }
 
-static void exec_copy(struct npu_hw *hw, const struct cp_snap *s,
+static void progress(struct sim_engine *e)
+{
+	__atomic_fetch_add(&e->progress, 1, __ATOMIC_RELAXED);
+}
+
+static void mmu_for(struct sim_engine *e, struct sim_mmu *m, uint64_t pt)
+{
+	struct npu_hw *hw = e->hw;
+
+	m->iommu = &hw->iommu;
+	m->progress = NULL;
+	sim_mmu_init(m, hw->mem, hw->mem_size, pt);
+}
+
+static void exec_copy(struct sim_engine *e, const struct cp_snap *s,
 		      const struct npu_hw_pkt_copy *p, struct cp_result *r)
 {
 	struct sim_mmu src, dst;
-	uint64_t off = 0, fault_va = 0;
+	uint64_t off = 0, fault_va = 0, moved = 0;
 
-	sim_mmu_init(&src, hw->mem, hw->mem_size, s->pt);
-	sim_mmu_init(&dst, hw->mem, hw->mem_size, s->pt);
+	mmu_for(e, &src, s->pt);
+	mmu_for(e, &dst, s->pt);
 	/* Check both ranges first, so a faulting copy writes nothing. */
-	if (sim_mmu_check(&src, p->src_va, p->size, false, &fault_va, &hw->cp_cancel)) {
-		cp_fault(r, NPU_TRAP_PAGE_FAULT, fault_va, 0);
+	if (sim_mmu_check(&src, p->src_va, p->size, false, &fault_va, e->cancel)) {
+		if (!(r->interrupted = stopped(e)))
+			cp_fault(r, NPU_TRAP_PAGE_FAULT, fault_va, 0);
 		return;
 	}
-	if (sim_mmu_check(&dst, p->dst_va, p->size, true, &fault_va, &hw->cp_cancel)) {
-		cp_fault(r, NPU_TRAP_PAGE_FAULT, fault_va, NPU_FAULT_WRITE);
+	if (sim_mmu_check(&dst, p->dst_va, p->size, true, &fault_va, e->cancel)) {
+		if (!(r->interrupted = stopped(e)))
+			cp_fault(r, NPU_TRAP_PAGE_FAULT, fault_va, NPU_FAULT_WRITE);
 		return;
 	}
-	while (off < p->size && !cancelled(hw)) {
-		uint64_t sva = p->src_va + off, dva = p->dst_va + off;
-		uint64_t soff = sva & (NPU_PAGE_SIZE - 1), doff = dva & (NPU_PAGE_SIZE - 1);
-		uint64_t chunk = NPU_PAGE_SIZE - (soff > doff ? soff : doff);
-		uint8_t *sp = sim_mmu_page(&src, sva, false);
-		uint8_t *dp = sim_mmu_page(&dst, dva, true);
+	while (off < p->size && !stopped(e)) {
+		uint64_t savail = 0, davail = 0, chunk;
+		uint8_t *sp = sim_mmu_span(&src, p->src_va + off, false, &savail);
+		uint8_t *dp = sim_mmu_span(&dst, p->dst_va + off, true, &davail);
 
-		if (chunk > p->size - off)
-			chunk = p->size - off;
 		if (!sp || !dp)
 			break; /* page tables edited under a running copy */
-		memmove(dp + doff, sp + soff, chunk);
+		chunk = savail < davail ? savail : davail;
+		if (chunk > p->size - off)
+			chunk = p->size - off;
+		memmove(dp, sp, chunk);
 		off += chunk;
+		moved += chunk;
+		if (moved >= NPU_PAGE_SIZE) {
+			moved = 0;
+			progress(e);
+		}
 	}
+	r->interrupted = off < p->size;
 }
 
 static void fill_bytes(uint8_t *dst, uint64_t len, uint32_t pattern, uint64_t phase)
@@ -94,43 +120,89 @@ static void fill_bytes(uint8_t *dst, uint64_t len, uint32_t pattern, uint64_t ph
 		dst[i] = pb[(phase + i) & 3];
 }
 
-static void exec_fill(struct npu_hw *hw, const struct cp_snap *s,
+static void exec_fill(struct sim_engine *e, const struct cp_snap *s,
 		      const struct npu_hw_pkt_fill *p, struct cp_result *r)
 {
 	struct sim_mmu m;
-	uint64_t off = 0, fault_va = 0;
+	uint64_t off = 0, fault_va = 0, moved = 0;
 
-	sim_mmu_init(&m, hw->mem, hw->mem_size, s->pt);
-	if (sim_mmu_check(&m, p->dst_va, p->size, true, &fault_va, &hw->cp_cancel)) {
+	mmu_for(e, &m, s->pt);
+	if (sim_mmu_check(&m, p->dst_va, p->size, true, &fault_va, e->cancel)) {
+		if (!(r->interrupted = stopped(e)))
+			cp_fault(r, NPU_TRAP_PAGE_FAULT, fault_va, NPU_FAULT_WRITE);
+		return;
+	}
+	while (off < p->size && !stopped(e)) {
+		uint64_t avail = 0;
+		uint8_t *d = sim_mmu_span(&m, p->dst_va + off, true, &avail);
+
+		if (!d)
+			break;
+		if (avail > p->size - off)
+			avail = p->size - off;
+		fill_bytes(d, avail, p->pattern, off);
+		off += avail;
+		moved += avail;
+		if (moved >= NPU_PAGE_SIZE) {
+			moved = 0;
+			progress(e);
+		}
+	}
+	r->interrupted = off < p->size;
+}
+
+static void exec_timestamp(struct sim_engine *e, const struct cp_snap *s,
+			   const struct npu_hw_pkt_timestamp *p, struct cp_result *r)
+{
+	struct sim_mmu m;
+	uint64_t fault_va = 0, now;
+
+	if (p->dst_va & 7) {
+		cp_fault(r, NPU_TRAP_MISALIGNED, p->dst_va, NPU_FAULT_WRITE);
+		return;
+	}
+	mmu_for(e, &m, s->pt);
+	if (sim_mmu_check(&m, p->dst_va, 8, true, &fault_va, NULL)) {
 		cp_fault(r, NPU_TRAP_PAGE_FAULT, fault_va, NPU_FAULT_WRITE);
 		return;
 	}
-	while (off < p->size && !cancelled(hw)) {
-		uint64_t va = p->dst_va + off, in_page = va & (NPU_PAGE_SIZE - 1);
-		uint64_t chunk = NPU_PAGE_SIZE - in_page;
-		uint8_t *page = sim_mmu_page(&m, va, true);
+	now = sim_now_ns();
+	sim_mmu_copy(&m, p->dst_va, &now, 8, true);
+}
 
-		if (chunk > p->size - off)
-			chunk = p->size - off;
-		if (!page)
-			break;
-		fill_bytes(page + in_page, chunk, p->pattern, off);
-		off += chunk;
-	}
+/* The fence record a SIGNAL/WAIT names, or NULL when it is not inside device memory. */
+static struct npu_hw_fence *fence_at(struct npu_hw *hw, uint64_t pa)
+{
+	if ((pa & 15) || !sim_range_ok(pa, sizeof(struct npu_hw_fence), hw->mem_size))
+		return NULL;
+	return (struct npu_hw_fence *)(hw->mem + pa);
+}
+
+static void fence_raise(struct npu_hw_fence *f, uint64_t value)
+{
+	uint64_t cur = __atomic_load_n(&f->value, __ATOMIC_RELAXED);
+
+	while (cur < value && !__atomic_compare_exchange_n(&f->value, &cur, value, true,
+							    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
 }
 
 /* Reads and runs the packet at the queue's HEAD. Never touches registers or the status
  * record: the caller commits *r under the device lock. */
-static void cp_exec(struct npu_hw *hw, const struct cp_snap *s, struct cp_result *r)
+static void cp_exec(struct sim_engine *e, const struct cp_snap *s, struct cp_result *r)
 {
+	struct npu_hw *hw = e->hw;
 	union {
 		struct npu_hw_pkt_header hdr;
 		struct npu_hw_pkt_launch launch;
 		struct npu_hw_pkt_copy copy;
 		struct npu_hw_pkt_fill fill;
 		struct npu_hw_pkt_fence fence;
+		struct npu_hw_pkt_fence_op fop;
+		struct npu_hw_pkt_timestamp ts;
 		uint64_t words[PKT_MAX_BYTES / 8];
 	} pkt;
+	struct npu_hw_fence *fr;
 	uint32_t off, pending, bytes, avail;
 	uint64_t pa;
 	int ret;
@@ -171,13 +243,20 @@ static void cp_exec(struct npu_hw *hw, const struct cp_snap *s, struct cp_result
 	memcpy(&pkt, hw->mem + pa, bytes < sizeof(pkt) ? bytes : sizeof(pkt));
 
 	if (s->skipping) {
-		/* After a fault: only the job's FENCE still runs. */
-		if (pkt.hdr.type != NPU_PKT_FENCE)
+		/* After a fault only the job's SIGNALs (marked failed) and its FENCE still run. */
+		if (pkt.hdr.type != NPU_PKT_FENCE && pkt.hdr.type != NPU_PKT_SIGNAL)
 			return;
 	}
 
 	switch (pkt.hdr.type) {
 	case NPU_PKT_NOP:
+		return;
+	case NPU_PKT_BARRIER:
+		if (bytes != sizeof(pkt.hdr))
+			break;
+		/* Packets of a queue already run one after the other; make the writes of the
+		 * earlier ones visible to everyone before the later ones start. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		return;
 	case NPU_PKT_FENCE:
 		if (bytes != sizeof(pkt.fence))
@@ -185,18 +264,43 @@ static void cp_exec(struct npu_hw *hw, const struct cp_snap *s, struct cp_result
 		r->kind = CP_FENCE;
 		r->seqno = pkt.fence.seqno;
 		return;
+	case NPU_PKT_SIGNAL:
+		if (bytes != sizeof(pkt.fop) || !(fr = fence_at(hw, pkt.fop.fence_pa)))
+			break;
+		if (s->skipping) {
+			uint32_t zero = 0;
+
+			__atomic_compare_exchange_n(&fr->error, &zero, NPU_HW_FENCE_ERR_JOB, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		}
+		fence_raise(fr, pkt.fop.value);
+		r->kind = CP_SIGNAL;
+		return;
+	case NPU_PKT_WAIT:
+		if (bytes != sizeof(pkt.fop) || !(fr = fence_at(hw, pkt.fop.fence_pa)))
+			break;
+		if (__atomic_load_n(&fr->value, __ATOMIC_ACQUIRE) < pkt.fop.value) {
+			r->kind = CP_WAIT;
+			r->consumed = 0;
+		}
+		return;
+	case NPU_PKT_TIMESTAMP:
+		if (bytes != sizeof(pkt.ts))
+			break;
+		exec_timestamp(e, s, &pkt.ts, r);
+		return;
 	case NPU_PKT_COPY:
 		if (bytes != sizeof(pkt.copy))
 			break;
-		exec_copy(hw, s, &pkt.copy, r);
+		exec_copy(e, s, &pkt.copy, r);
 		return;
 	case NPU_PKT_FILL:
 		if (bytes != sizeof(pkt.fill) || pkt.fill.pad || (pkt.fill.size & 3))
 			break;
-		exec_fill(hw, s, &pkt.fill, r);
+		exec_fill(e, s, &pkt.fill, r);
 		return;
 	case NPU_PKT_LAUNCH:
-		if (bytes < sizeof(pkt.launch))
+		if (e->id != NPU_ENGINE_COMPUTE || bytes < sizeof(pkt.launch))
 			break;
 		if (pkt.launch.nargs > NPU_HW_MAX_ARGS) {
 			cp_fault(r, NPU_TRAP_BAD_LAUNCH, pkt.launch.nargs, 0);
@@ -204,14 +308,20 @@ static void cp_exec(struct npu_hw *hw, const struct cp_snap *s, struct cp_result
 		}
 		if (bytes != sizeof(pkt.launch) + pkt.launch.nargs * sizeof(uint64_t))
 			break;
+		if (sim_alloc_fail(hw)) {
+			cp_fault(r, NPU_TRAP_BAD_LAUNCH, 0, NPU_FAULT_DEVICE_ERROR);
+			return;
+		}
 		ret = sim_launch_run(hw, &pkt.launch, s->pt, &r->fault, &r->cycles);
 		if (ret == 0) {
 			r->kind = CP_LAUNCH;
 		} else if (ret == 1) {
 			r->kind = CP_FAULT;
-		} else if (ret != -ECANCELED) {
+		} else if (ret == -ECANCELED) {
+			r->interrupted = true;
+		} else {
 			sim_dbg(hw, "queue %u: launch failed on the host (%d)", s->q, ret);
-			cp_fault(r, NPU_TRAP_BAD_LAUNCH, 0, 0);
+			cp_fault(r, NPU_TRAP_BAD_LAUNCH, 0, NPU_FAULT_DEVICE_ERROR);
 		}
 		return;
 	default:
@@ -233,23 +343,54 @@ static struct npu_hw_queue_status *status_record(struct npu_hw *hw, struct sim_q
 /* Called with the lock held. */
 static void raise_irq(struct npu_hw *hw, uint32_t q)
 {
+	if (hw->inj_lost_irq) {
+		hw->inj_lost_irq--;
+		sim_dbg(hw, "queue %u: interrupt dropped (fault injection)", q);
+		return;
+	}
 	hw->irq_status |= 1u << q;
 	hw->irq_gen++;
 	pthread_cond_signal(&hw->irq_cond);
 }
 
-/* Applies a packet's result: HEAD, status record, interrupt. Called with the lock held. */
-static void cp_commit(struct npu_hw *hw, const struct cp_snap *s, const struct cp_result *r)
+/* Called with the lock held. */
+static void fence_event(struct npu_hw *hw)
 {
+	hw->fence_gen++;
+	for (uint32_t i = 0; i < hw->cfg.queues; i++)
+		hw->queues[i].waiting = false;
+	pthread_cond_broadcast(&hw->cp_cond);
+}
+
+void sim_fence_notify(struct npu_hw *hw)
+{
+	fence_event(hw);
+}
+
+/* Applies a packet's result: HEAD, status record, interrupt. Called with the lock held. */
+static void cp_commit(struct sim_engine *e, const struct cp_snap *s, const struct cp_result *r)
+{
+	struct npu_hw *hw = e->hw;
 	struct sim_queue *q = &hw->queues[s->q];
 	struct npu_hw_queue_status *st = status_record(hw, q);
 
 	q->head = s->head + r->consumed;
-	if (!st && r->kind != CP_NONE)
+	if (r->consumed)
+		progress(e);
+	if (!st && r->kind != CP_NONE && r->kind != CP_WAIT)
 		sim_dbg(hw, "queue %u: status record 0x%llx is outside device memory", s->q,
 			(unsigned long long)q->status);
 	switch (r->kind) {
 	case CP_NONE:
+		break;
+	case CP_WAIT:
+		/* Unless a fence moved since we looked, sleep until one does. */
+		if (hw->fence_gen == s->fence_gen)
+			q->waiting = true;
+		break;
+	case CP_SIGNAL:
+		fence_event(hw);
+		raise_irq(hw, s->q);
 		break;
 	case CP_LAUNCH:
 		if (st) {
@@ -274,7 +415,8 @@ static void cp_commit(struct npu_hw *hw, const struct cp_snap *s, const struct c
 			st->fault_pc = r->fault.pc;
 			st->fault_addr = r->fault.addr;
 			st->fault_insn = r->fault.insn;
-			st->fault_flags = r->fault.flags;
+			st->fault_flags = r->fault.flags |
+					  (e->id == NPU_ENGINE_COPY ? NPU_FAULT_COPY_ENGINE : 0);
 		}
 		q->faulted = true;
 		q->stuck = r->stuck;
@@ -283,35 +425,42 @@ static void cp_commit(struct npu_hw *hw, const struct cp_snap *s, const struct c
 	}
 }
 
-/* Next queue with work, round robin from the one after the last served. Lock held. */
-static int cp_pick(struct npu_hw *hw)
+/* Next queue for engine e: the highest priority with runnable work, round robin among
+ * equals from the one after the last served. Lock held. */
+static int cp_pick(struct sim_engine *e)
 {
+	struct npu_hw *hw = e->hw;
 	uint32_t n = hw->cfg.queues;
+	int best = -1;
 
-	if (!(hw->status & NPU_STATUS_READY))
+	if (!(hw->status & NPU_STATUS_READY) || hw->inj_cp_stall)
 		return -1;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t qi = (hw->rr_next + i) % n;
+		uint32_t qi = (e->rr_next + i) % n;
 		struct sim_queue *q = &hw->queues[qi];
 
-		if ((q->ctrl & NPU_QCTL_ENABLE) && !q->faulted && q->head != q->tail) {
-			hw->rr_next = (qi + 1) % n;
-			return (int)qi;
-		}
+		if (q->engine != e->id || !(q->ctrl & NPU_QCTL_ENABLE) || q->faulted ||
+		    q->waiting || q->head == q->tail)
+			continue;
+		if (best < 0 || q->priority > hw->queues[best].priority)
+			best = (int)qi;
 	}
-	return -1;
+	if (best >= 0)
+		e->rr_next = ((uint32_t)best + 1) % n;
+	return best;
 }
 
 void *sim_cp_main(void *arg)
 {
-	struct npu_hw *hw = arg;
+	struct sim_engine *e = arg;
+	struct npu_hw *hw = e->hw;
 
 	pthread_mutex_lock(&hw->lock);
 	while (!hw->stop) {
 		struct cp_snap s;
 		struct cp_result r;
 		struct sim_queue *q;
-		int qi = cp_pick(hw);
+		int qi = cp_pick(e);
 
 		if (qi < 0) {
 			pthread_cond_wait(&hw->cp_cond, &hw->lock);
@@ -325,16 +474,27 @@ void *sim_cp_main(void *arg)
 		s.tail = q->tail;
 		s.pt = q->pt;
 		s.skipping = q->skipping;
-		hw->cp_q = qi;
-		__atomic_store_n(&hw->cp_cancel, 0, __ATOMIC_RELEASE);
+		s.fence_gen = hw->fence_gen;
+		e->q = qi;
+		e->dropped = e->killed = false;
+		__atomic_store_n(e->cancel, 0, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&hw->lock);
 
-		cp_exec(hw, &s, &r);
+		cp_exec(e, &s, &r);
 
 		pthread_mutex_lock(&hw->lock);
-		if (!cancelled(hw))
-			cp_commit(hw, &s, &r);
-		hw->cp_q = -1;
+		if (e->killed && !e->dropped && r.interrupted) {
+			/* NPU_QCTL_KILL stopped the packet: it ends as a WATCHDOG fault. (A kernel
+			 * that saw the kill reported where it was, as a fault, not here.) A packet
+			 * that finished before the kill took effect stands. */
+			uint32_t consumed = r.consumed;
+
+			cp_fault(&r, NPU_TRAP_WATCHDOG, 0, NPU_FAULT_KILLED);
+			r.consumed = consumed;
+		}
+		if (!e->dropped)
+			cp_commit(e, &s, &r);
+		e->q = -1;
 		pthread_cond_broadcast(&hw->cp_idle_cond);
 	}
 	pthread_mutex_unlock(&hw->lock);

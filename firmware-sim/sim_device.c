@@ -3,9 +3,10 @@
  * sim_device.c - the simulated NPU as seen through npu_hw.h: power on/off, the register
  * block (a switch on the offset, QEMU edu.c style), device memory and the interrupt line.
  *
- * Threads: one command processor (sim_cp.c), one per NPU core (sim_core.c) and one that
- * delivers interrupts, all created at power-on and sleeping until there is work. The ISR
- * is called from the interrupt thread with no device lock held, so it may use rd32/wr32.
+ * Threads: one per command processor (sim_cp.c: the compute engine, and the copy engine
+ * when configured), one per NPU core (sim_core.c) and one that delivers interrupts, all
+ * created at power-on and sleeping until there is work. The ISR is called from the interrupt
+ * thread with no device lock held, so it may use rd32/wr32.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -64,29 +65,98 @@ static void sim_set_isr(struct npu_hw *hw, npu_hw_isr_fn fn, void *arg)
 }
 
 /* ---- stopping work (lock held) ----------------------------------------------------------- */
-/* Drops the packet the command processor runs (if `q` < 0, or it belongs to queue q) and
- * waits until it has let go of it: afterwards the device no longer touches that memory. */
+/* Stops engine e's packet in flight: its flag makes COPY/FILL and launches return early. */
+static void engine_stop(struct npu_hw *hw, struct sim_engine *e, bool kill)
+{
+	if (e->id == NPU_ENGINE_COMPUTE && hw->cur_launch) {
+		if (kill)
+			__atomic_store_n(&hw->cur_launch->kill, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&hw->cur_launch->abort, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(e->cancel, 1, __ATOMIC_RELEASE);
+}
+
+static bool engine_busy_with(const struct sim_engine *e, int q)
+{
+	return e->q >= 0 && (q < 0 || e->q == q);
+}
+
+/* Drops the packets the engines run (if `q` < 0, or they belong to queue q) and waits until
+ * they have let go of them: afterwards the device no longer touches that memory. */
 static void cp_cancel_wait(struct npu_hw *hw, int q)
 {
-	if (hw->cp_q < 0 || (q >= 0 && hw->cp_q != q))
-		return;
-	__atomic_store_n(&hw->cp_cancel, 1, __ATOMIC_RELEASE);
-	if (hw->cur_launch)
-		__atomic_store_n(&hw->cur_launch->abort, 1, __ATOMIC_RELEASE);
-	if (pthread_equal(pthread_self(), hw->cp_thread))
-		return;
-	while (hw->cp_q >= 0 && (q < 0 || hw->cp_q == q))
-		pthread_cond_wait(&hw->cp_idle_cond, &hw->lock);
+	for (uint32_t i = 0; i < hw->num_engines; i++) {
+		struct sim_engine *e = &hw->eng[i];
+
+		if (!engine_busy_with(e, q))
+			continue;
+		e->dropped = true;
+		engine_stop(hw, e, false);
+	}
+	for (uint32_t i = 0; i < hw->num_engines; i++) {
+		struct sim_engine *e = &hw->eng[i];
+
+		if (e->started && pthread_equal(pthread_self(), e->thread))
+			continue;
+		while (engine_busy_with(e, q))
+			pthread_cond_wait(&hw->cp_idle_cond, &hw->lock);
+	}
 }
 
 static void device_reset(struct npu_hw *hw)
 {
-	hw->status = 0; /* the command processor picks nothing new from here on */
+	hw->status = 0; /* the engines pick nothing new from here on */
 	cp_cancel_wait(hw, -1);
 	memset(hw->queues, 0, hw->cfg.queues * sizeof(*hw->queues));
 	hw->irq_status = 0;
 	hw->irq_mask = 0;
-	hw->rr_next = 0;
+	hw->inj_cp_stall = false;
+	for (uint32_t i = 0; i < hw->num_engines; i++)
+		hw->eng[i].rr_next = 0;
+	if (hw->inj_reset_fail) {
+		hw->inj_reset_fail--;
+		hw->status = NPU_STATUS_FAILED;
+		sim_dbg(hw, "reset failed (fault injection)");
+	}
+}
+
+bool sim_alloc_fail(struct npu_hw *hw)
+{
+	uint32_t n = __atomic_load_n(&hw->inj_alloc_fail, __ATOMIC_RELAXED);
+
+	while (n) {
+		if (__atomic_compare_exchange_n(&hw->inj_alloc_fail, &n, n - 1, true,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+static void inject(struct npu_hw *hw, uint32_t v)
+{
+	uint32_t what = v & 0xff, count = v >> 8;
+
+	if (!count) {
+		sim_dbg(hw, "INJECT 0x%x: count 0", v);
+		return;
+	}
+	switch (what) {
+	case NPU_HW_INJECT_LOST_IRQ:
+		hw->inj_lost_irq = count;
+		break;
+	case NPU_HW_INJECT_CP_STALL:
+		hw->inj_cp_stall = true;
+		break;
+	case NPU_HW_INJECT_RESET_FAIL:
+		hw->inj_reset_fail = count;
+		break;
+	case NPU_HW_INJECT_ALLOC_FAIL:
+		__atomic_store_n(&hw->inj_alloc_fail, count, __ATOMIC_RELAXED);
+		break;
+	default:
+		sim_dbg(hw, "INJECT 0x%x: unknown kind %u", v, what);
+		break;
+	}
 }
 
 /* ---- registers ---------------------------------------------------------------------------- */
@@ -98,7 +168,9 @@ static uint32_t queue_state(const struct npu_hw *hw, uint32_t qi)
 		return NPU_QSTATE_DISABLED;
 	if (q->faulted)
 		return NPU_QSTATE_FAULTED;
-	if (q->head != q->tail || hw->cp_q == (int)qi)
+	if (q->waiting)
+		return NPU_QSTATE_WAITING;
+	if (q->head != q->tail || hw->eng[q->engine].q == (int)qi)
 		return NPU_QSTATE_BUSY;
 	return NPU_QSTATE_IDLE;
 }
@@ -119,6 +191,8 @@ static uint32_t queue_rd(struct npu_hw *hw, uint32_t qi, uint32_t reg)
 	case NPU_QREG_STATUS_HI: return (uint32_t)(q->status >> 32);
 	case NPU_QREG_CONTROL:   return q->ctrl;
 	case NPU_QREG_STATE:     return queue_state(hw, qi);
+	case NPU_QREG_PRIORITY:  return q->priority;
+	case NPU_QREG_ENGINE:    return q->engine;
 	default:
 		sim_dbg(hw, "read of unknown queue register 0x%x", reg);
 		return 0;
@@ -155,11 +229,21 @@ static void queue_wr(struct npu_hw *hw, uint32_t qi, uint32_t reg, uint32_t v)
 		else
 			q->ring_size = v;
 		q->head = q->tail = 0;
-		q->skipping = false;
+		q->skipping = q->waiting = false;
 		return;
 	case NPU_QREG_TAIL:
 		q->tail = v;
-		pthread_cond_signal(&hw->cp_cond); /* the doorbell */
+		pthread_cond_broadcast(&hw->cp_cond); /* the doorbell */
+		return;
+	case NPU_QREG_PRIORITY:
+		q->priority = v & 3;
+		return;
+	case NPU_QREG_ENGINE:
+		if ((q->ctrl & NPU_QCTL_ENABLE) || v >= hw->num_engines) {
+			sim_dbg(hw, "queue %u: ENGINE = %u ignored", qi, v);
+			return;
+		}
+		q->engine = v;
 		return;
 	case NPU_QREG_PT_LO:     set_lo(&q->pt, v); return;
 	case NPU_QREG_PT_HI:     set_hi(&q->pt, v); return;
@@ -170,8 +254,16 @@ static void queue_wr(struct npu_hw *hw, uint32_t qi, uint32_t reg, uint32_t v)
 			/* Disable: stop fetching, drop the packet in flight, forget a fault. */
 			q->ctrl = 0;
 			cp_cancel_wait(hw, (int)qi);
-			q->faulted = q->stuck = q->skipping = false;
+			q->faulted = q->stuck = q->skipping = q->waiting = false;
 			return;
+		}
+		if ((v & NPU_QCTL_KILL) && (q->ctrl & NPU_QCTL_ENABLE)) {
+			struct sim_engine *e = &hw->eng[q->engine];
+
+			if (e->q == (int)qi && !e->dropped) {
+				e->killed = true;
+				engine_stop(hw, e, true);
+			}
 		}
 		q->ctrl = NPU_QCTL_ENABLE;
 		if ((v & NPU_QCTL_RESUME) && q->faulted) {
@@ -185,7 +277,7 @@ static void queue_wr(struct npu_hw *hw, uint32_t qi, uint32_t reg, uint32_t v)
 				q->skipping = true;
 			}
 		}
-		pthread_cond_signal(&hw->cp_cond);
+		pthread_cond_broadcast(&hw->cp_cond);
 		return;
 	default:
 		sim_dbg(hw, "write of read-only or unknown queue register 0x%x", reg);
@@ -213,6 +305,7 @@ static uint32_t sim_rd32(struct npu_hw *hw, uint32_t off)
 	case NPU_REG_CLOCK_KHZ:   return hw->cfg.clock_khz;
 	case NPU_REG_NUM_QUEUES:  return hw->cfg.queues;
 	case NPU_REG_PAGE_SIZE:   return (uint32_t)NPU_PAGE_SIZE;
+	case NPU_REG_ENGINES:     return hw->num_engines > 1 ? 3u : 1u;
 	default:
 		break;
 	}
@@ -222,6 +315,36 @@ static uint32_t sim_rd32(struct npu_hw *hw, uint32_t off)
 	case NPU_REG_STATUS:     v = hw->status; break;
 	case NPU_REG_IRQ_STATUS: v = hw->irq_status; break;
 	case NPU_REG_IRQ_MASK:   v = hw->irq_mask; break;
+	case NPU_REG_ENGINE_QUEUE(0):
+	case NPU_REG_ENGINE_QUEUE(1): {
+		uint32_t e = (off - NPU_REG_ENGINE_QUEUE(0)) / 4;
+
+		v = e < hw->num_engines && hw->eng[e].q >= 0 ? (uint32_t)hw->eng[e].q
+							       : NPU_ENGINE_IDLE;
+		break;
+	}
+	case NPU_REG_ENGINE_PROGRESS(0):
+	case NPU_REG_ENGINE_PROGRESS(1): {
+		uint32_t e = (off - NPU_REG_ENGINE_PROGRESS(0)) / 4;
+
+		v = 0;
+		if (e < hw->num_engines) {
+			v = __atomic_load_n(&hw->eng[e].progress, __ATOMIC_RELAXED);
+			/* Program instances handed out count too. */
+			if (e == NPU_ENGINE_COMPUTE && hw->cur_launch)
+				v += (uint32_t)__atomic_load_n(&hw->cur_launch->next,
+							       __ATOMIC_RELAXED);
+		}
+		break;
+	}
+	case NPU_REG_TIMESTAMP_LO: {
+		uint64_t now = sim_now_ns();
+
+		hw->ts_hi = (uint32_t)(now >> 32);
+		v = (uint32_t)now;
+		break;
+	}
+	case NPU_REG_TIMESTAMP_HI: v = hw->ts_hi; break;
 	default:
 		if (off >= NPU_REG_QUEUE(0) && off < NPU_REG_QUEUE(hw->cfg.queues)) {
 			uint32_t rel = off - NPU_REG_QUEUE(0);
@@ -250,9 +373,9 @@ static void sim_wr32(struct npu_hw *hw, uint32_t off, uint32_t v)
 	case NPU_REG_CONTROL:
 		if (v & NPU_CONTROL_RESET)
 			device_reset(hw);
-		if ((v & NPU_CONTROL_BOOT) && !(hw->status & NPU_STATUS_READY)) {
+		if ((v & NPU_CONTROL_BOOT) && !(hw->status & (NPU_STATUS_READY | NPU_STATUS_FAILED))) {
 			hw->status = NPU_STATUS_READY;
-			pthread_cond_signal(&hw->cp_cond);
+			pthread_cond_broadcast(&hw->cp_cond);
 		}
 		if (v & ~(NPU_CONTROL_BOOT | NPU_CONTROL_RESET))
 			sim_dbg(hw, "unknown CONTROL bits 0x%x", v);
@@ -263,6 +386,12 @@ static void sim_wr32(struct npu_hw *hw, uint32_t off, uint32_t v)
 		break;
 	case NPU_REG_IRQ_ACK:
 		hw->irq_status &= ~v;
+		break;
+	case NPU_REG_FENCE_NOTIFY:
+		sim_fence_notify(hw);
+		break;
+	case NPU_REG_INJECT:
+		inject(hw, v);
 		break;
 	default:
 		if (off >= NPU_REG_QUEUE(0) && off < NPU_REG_QUEUE(hw->cfg.queues)) {
@@ -313,7 +442,8 @@ static void sim_destroy(struct npu_hw *hw);
 
 static int init_sync(struct npu_hw *hw)
 {
-	if (pthread_mutex_init(&hw->lock, NULL) || pthread_mutex_init(&hw->core_lock, NULL))
+	if (pthread_mutex_init(&hw->lock, NULL) || pthread_mutex_init(&hw->core_lock, NULL) ||
+	    pthread_mutex_init(&hw->iommu.lock, NULL))
 		return -ENOMEM;
 	if (pthread_cond_init(&hw->cp_cond, NULL) || pthread_cond_init(&hw->cp_idle_cond, NULL) ||
 	    pthread_cond_init(&hw->irq_cond, NULL) || pthread_cond_init(&hw->isr_idle_cond, NULL) ||
@@ -340,7 +470,13 @@ static int sim_create(const char *config, struct npu_hw **out)
 	if (!hw)
 		return -ENOMEM;
 	hw->cfg = cfg;
-	hw->cp_q = -1;
+	hw->num_engines = cfg.copy_engine ? 2 : 1;
+	for (uint32_t i = 0; i < NPU_NUM_ENGINES; i++) {
+		hw->eng[i].hw = hw;
+		hw->eng[i].id = i;
+		hw->eng[i].q = -1;
+		hw->eng[i].cancel = i == NPU_ENGINE_COMPUTE ? &hw->cp_cancel : &hw->eng[i].own_cancel;
+	}
 	dbg = getenv("NPU_SIM_DEBUG");
 	hw->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
 	ret = init_sync(hw);
@@ -373,6 +509,8 @@ static int sim_create(const char *config, struct npu_hw **out)
 			ret = -ENOMEM;
 			goto err_free;
 		}
+		c->mmu.iommu = &hw->iommu;
+		c->mmu.progress = &hw->eng[NPU_ENGINE_COMPUTE].progress;
 		sim_mmu_init(&c->mmu, hw->mem, hw->mem_size, 0);
 	}
 
@@ -380,11 +518,13 @@ static int sim_create(const char *config, struct npu_hw **out)
 		ret = -EAGAIN;
 		goto err_free;
 	}
-	if (pthread_create(&hw->cp_thread, NULL, sim_cp_main, hw)) {
-		ret = -EAGAIN;
-		goto err_free;
+	for (uint32_t i = 0; i < hw->num_engines; i++) {
+		if (pthread_create(&hw->eng[i].thread, NULL, sim_cp_main, &hw->eng[i])) {
+			ret = -EAGAIN;
+			goto err_free;
+		}
+		hw->eng[i].started = true;
 	}
-	hw->cp_started = true;
 	if (pthread_create(&hw->irq_thread, NULL, irq_main, hw)) {
 		ret = -EAGAIN;
 		goto err_free;
@@ -402,20 +542,22 @@ static void sim_destroy(struct npu_hw *hw)
 {
 	if (!hw)
 		return;
-	if (hw->cp_started || hw->irq_started) {
+	if (hw->eng[0].started || hw->irq_started) {
 		pthread_mutex_lock(&hw->lock);
 		hw->stop = true;
 		hw->status = 0;
-		__atomic_store_n(&hw->cp_cancel, 1, __ATOMIC_RELEASE);
-		if (hw->cur_launch)
-			__atomic_store_n(&hw->cur_launch->abort, 1, __ATOMIC_RELEASE);
+		for (uint32_t i = 0; i < hw->num_engines; i++) {
+			hw->eng[i].dropped = true;
+			engine_stop(hw, &hw->eng[i], false);
+		}
 		pthread_cond_broadcast(&hw->cp_cond);
 		pthread_cond_broadcast(&hw->irq_cond);
 		pthread_mutex_unlock(&hw->lock);
 	}
-	/* The command processor may be waiting for the cores: join it before them. */
-	if (hw->cp_started)
-		pthread_join(hw->cp_thread, NULL);
+	/* The compute engine may be waiting for the cores: join it before them. */
+	for (uint32_t i = 0; i < NPU_NUM_ENGINES; i++)
+		if (hw->eng[i].started)
+			pthread_join(hw->eng[i].thread, NULL);
 	if (hw->cores)
 		sim_cores_stop(hw);
 	if (hw->irq_started)
@@ -433,6 +575,7 @@ static void sim_destroy(struct npu_hw *hw)
 	pthread_cond_destroy(&hw->irq_cond);
 	pthread_cond_destroy(&hw->cp_idle_cond);
 	pthread_cond_destroy(&hw->cp_cond);
+	pthread_mutex_destroy(&hw->iommu.lock);
 	pthread_mutex_destroy(&hw->core_lock);
 	pthread_mutex_destroy(&hw->lock);
 	free(hw);
@@ -447,4 +590,6 @@ const struct npu_hw_ops npu_sim_hw_ops = {
 	.aperture = sim_aperture,
 	.discard = sim_discard,
 	.set_isr = sim_set_isr,
+	.dma_map = sim_iommu_map,
+	.dma_unmap = sim_iommu_unmap,
 };

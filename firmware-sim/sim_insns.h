@@ -7,8 +7,10 @@
  * build. Adding an instruction = edit the spec, write its body here.
  *
  * A body returns 0 to continue at x->npc, SIM_X_HALT to end the program instance, or the
- * result of TRAP(...). Decoding already turned "csrr with an unknown sreg" and "DMA tag
- * outside 0..15" into NPU_INSN_ILLEGAL, so bodies do not check them.
+ * result of TRAP(...). Decoding already turned "csrr with an unknown sreg", "csrw of a
+ * read-only one" and "DMA tag outside 0..15" into NPU_INSN_ILLEGAL, so bodies do not check
+ * them. The vector, matrix, DMA and sync helpers (vbin, mm, dma2, ...) live in sim_exec.c;
+ * their type and operation arguments are constants, so each body compiles to its own loop.
  */
 
 #define RS1      (x->r[d->rs1])
@@ -49,11 +51,18 @@
 			JUMP(PC + UIMM); \
 	} while (0)
 
-/* Each body also names its enum value, so a body for a removed instruction fails too. */
+/* Each body also names its enum value, so a body for a removed instruction fails too.
+ * INSN bodies are inlined into the dispatch loop; UNIT bodies (vector, matrix, 2-D DMA,
+ * sync) are each their own function, so the loop stays small and the compiler specialises
+ * every unit helper once per instruction instead of inlining them all into one function. */
 #define INSN(ID) \
 	enum { sim_insn_has_body_##ID = NPU_INSN_##ID }; \
 	static inline __attribute__((always_inline)) int exec_##ID(struct sim_xstate *x, \
 								    const struct sim_dinsn *d)
+#define UNIT(ID) \
+	enum { sim_insn_has_body_##ID = NPU_INSN_##ID }; \
+	static __attribute__((noinline)) int exec_##ID(struct sim_xstate *x, \
+						       const struct sim_dinsn *d)
 
 /* ---- scalar ALU ---------------------------------------------------------------------- */
 INSN(ADD)  { WRD(RS1 + RS2); return 0; }
@@ -83,6 +92,8 @@ INSN(SHR)  { WRD(RS1 >> (RS2 & 63)); return 0; }
 INSN(SRA)  { WRD((int64_t)RS1 >> (RS2 & 63)); return 0; }
 INSN(SLT)  { WRD((int64_t)RS1 < (int64_t)RS2); return 0; }
 INSN(SLTU) { WRD(RS1 < RS2); return 0; }
+INSN(MULH)  { WRD((uint64_t)(((__int128)(int64_t)RS1 * (int64_t)RS2) >> 64)); return 0; }
+INSN(MULHU) { WRD((uint64_t)(((unsigned __int128)RS1 * RS2) >> 64)); return 0; }
 
 INSN(ADDI)  { WRD(RS1 + UIMM); return 0; }
 INSN(ANDI)  { WRD(RS1 & UIMM); return 0; }
@@ -114,6 +125,7 @@ INSN(LOOP) { WRD(RDV - 1); BRANCH(RDV != 0); return 0; }
 INSN(HALT) { return SIM_X_HALT; }
 INSN(NOP)  { return 0; }
 INSN(CSRR) { WRD(sim_sreg(x, (uint32_t)UIMM)); return 0; }
+INSN(CSRW) { x->cfg[UIMM] = RS1; return 0; }
 INSN(LDARG)
 {
 	if (UIMM >= x->l->nargs)
@@ -157,9 +169,137 @@ INSN(DMA_ST)
 	return 0;
 }
 INSN(DMA_WAIT) { return 0; }
+UNIT(DMA_LD2)  { return dma2(x, d, false); }
+UNIT(DMA_ST2)  { return dma2(x, d, true); }
+/* ---- vector unit: binary ops over rs3 elements, operands checked rs1, rs2, rd --------- */
+UNIT(VADD_F32) { return vbin(x, d, VT_F32, VOP_ADD); }
+UNIT(VADD_I32) { return vbin(x, d, VT_I32, VOP_ADD); }
+UNIT(VADD_I16) { return vbin(x, d, VT_I16, VOP_ADD); }
+UNIT(VADD_I8) { return vbin(x, d, VT_I8, VOP_ADD); }
+UNIT(VSUB_F32) { return vbin(x, d, VT_F32, VOP_SUB); }
+UNIT(VSUB_I32) { return vbin(x, d, VT_I32, VOP_SUB); }
+UNIT(VSUB_I16) { return vbin(x, d, VT_I16, VOP_SUB); }
+UNIT(VSUB_I8) { return vbin(x, d, VT_I8, VOP_SUB); }
+UNIT(VMUL_F32) { return vbin(x, d, VT_F32, VOP_MUL); }
+UNIT(VMUL_I32) { return vbin(x, d, VT_I32, VOP_MUL); }
+UNIT(VMUL_I16) { return vbin(x, d, VT_I16, VOP_MUL); }
+UNIT(VMUL_I8) { return vbin(x, d, VT_I8, VOP_MUL); }
+UNIT(VMIN_F32) { return vbin(x, d, VT_F32, VOP_MIN); }
+UNIT(VMIN_I32) { return vbin(x, d, VT_I32, VOP_MIN); }
+UNIT(VMIN_I16) { return vbin(x, d, VT_I16, VOP_MIN); }
+UNIT(VMIN_I8) { return vbin(x, d, VT_I8, VOP_MIN); }
+UNIT(VMAX_F32) { return vbin(x, d, VT_F32, VOP_MAX); }
+UNIT(VMAX_I32) { return vbin(x, d, VT_I32, VOP_MAX); }
+UNIT(VMAX_I16) { return vbin(x, d, VT_I16, VOP_MAX); }
+UNIT(VMAX_I8) { return vbin(x, d, VT_I8, VOP_MAX); }
+UNIT(VDIV_F32) { return vbin(x, d, VT_F32, VOP_DIV); }
+UNIT(VAND_I32) { return vbin(x, d, VT_I32, VOP_AND); }
+UNIT(VAND_I16) { return vbin(x, d, VT_I16, VOP_AND); }
+UNIT(VAND_I8) { return vbin(x, d, VT_I8, VOP_AND); }
+UNIT(VOR_I32) { return vbin(x, d, VT_I32, VOP_OR); }
+UNIT(VOR_I16) { return vbin(x, d, VT_I16, VOP_OR); }
+UNIT(VOR_I8) { return vbin(x, d, VT_I8, VOP_OR); }
+UNIT(VXOR_I32) { return vbin(x, d, VT_I32, VOP_XOR); }
+UNIT(VXOR_I16) { return vbin(x, d, VT_I16, VOP_XOR); }
+UNIT(VXOR_I8) { return vbin(x, d, VT_I8, VOP_XOR); }
+UNIT(VSHL_I32) { return vbin(x, d, VT_I32, VOP_SHL); }
+UNIT(VSHL_I16) { return vbin(x, d, VT_I16, VOP_SHL); }
+UNIT(VSHL_I8) { return vbin(x, d, VT_I8, VOP_SHL); }
+UNIT(VSHR_I32) { return vbin(x, d, VT_I32, VOP_SHR); }
+UNIT(VSHR_I16) { return vbin(x, d, VT_I16, VOP_SHR); }
+UNIT(VSHR_I8) { return vbin(x, d, VT_I8, VOP_SHR); }
+UNIT(VSRA_I32) { return vbin(x, d, VT_I32, VOP_SRA); }
+UNIT(VSRA_I16) { return vbin(x, d, VT_I16, VOP_SRA); }
+UNIT(VSRA_I8) { return vbin(x, d, VT_I8, VOP_SRA); }
+UNIT(VCMPEQ_F32) { return vbin(x, d, VT_F32, VOP_CMPEQ); }
+UNIT(VCMPEQ_I32) { return vbin(x, d, VT_I32, VOP_CMPEQ); }
+UNIT(VCMPEQ_I16) { return vbin(x, d, VT_I16, VOP_CMPEQ); }
+UNIT(VCMPEQ_I8) { return vbin(x, d, VT_I8, VOP_CMPEQ); }
+UNIT(VCMPLT_F32) { return vbin(x, d, VT_F32, VOP_CMPLT); }
+UNIT(VCMPLT_I32) { return vbin(x, d, VT_I32, VOP_CMPLT); }
+UNIT(VCMPLT_I16) { return vbin(x, d, VT_I16, VOP_CMPLT); }
+UNIT(VCMPLT_I8) { return vbin(x, d, VT_I8, VOP_CMPLT); }
+UNIT(VCMPLE_F32) { return vbin(x, d, VT_F32, VOP_CMPLE); }
+UNIT(VCMPLE_I32) { return vbin(x, d, VT_I32, VOP_CMPLE); }
+UNIT(VCMPLE_I16) { return vbin(x, d, VT_I16, VOP_CMPLE); }
+UNIT(VCMPLE_I8) { return vbin(x, d, VT_I8, VOP_CMPLE); }
+UNIT(VSEL_I32) { return vbin(x, d, VT_I32, VOP_SEL); }
+UNIT(VSEL_I16) { return vbin(x, d, VT_I16, VOP_SEL); }
+UNIT(VSEL_I8) { return vbin(x, d, VT_I8, VOP_SEL); }
 
-/* ---- vector unit: rs3 elements; operands checked in the order rs1, rs2, rd ------------- */
-INSN(VADD_F32) { return vec_op(x, d, vadd_f32); }
-INSN(VADD_I32) { return vec_op(x, d, vadd_i32); }
-INSN(VMUL_F32) { return vec_op(x, d, vmul_f32); }
-INSN(VMUL_I32) { return vec_op(x, d, vmul_i32); }
+/* ---- vector unit: unary ops over rs2 elements, operands checked rs1, rd --------------- */
+UNIT(VABS_F32) { return vun(x, d, VT_F32, VOP_ABS); }
+UNIT(VABS_I32) { return vun(x, d, VT_I32, VOP_ABS); }
+UNIT(VABS_I16) { return vun(x, d, VT_I16, VOP_ABS); }
+UNIT(VABS_I8) { return vun(x, d, VT_I8, VOP_ABS); }
+UNIT(VNEG_F32) { return vun(x, d, VT_F32, VOP_NEG); }
+UNIT(VNEG_I32) { return vun(x, d, VT_I32, VOP_NEG); }
+UNIT(VNEG_I16) { return vun(x, d, VT_I16, VOP_NEG); }
+UNIT(VNEG_I8) { return vun(x, d, VT_I8, VOP_NEG); }
+UNIT(VRELU_F32) { return vun(x, d, VT_F32, VOP_RELU); }
+UNIT(VEXP_F32) { return vun(x, d, VT_F32, VOP_EXP); }
+UNIT(VTANH_F32) { return vun(x, d, VT_F32, VOP_TANH); }
+UNIT(VSIGMOID_F32) { return vun(x, d, VT_F32, VOP_SIGMOID); }
+UNIT(VGELU_F32) { return vun(x, d, VT_F32, VOP_GELU); }
+UNIT(VRSQRT_F32) { return vun(x, d, VT_F32, VOP_RSQRT); }
+UNIT(VRECIP_F32) { return vun(x, d, VT_F32, VOP_RECIP); }
+UNIT(VSQRT_F32) { return vun(x, d, VT_F32, VOP_SQRT); }
+
+/* ---- vector unit: broadcast, row reductions, conversions, requantisation -------------- */
+UNIT(VBCAST_I32) { return vbcast(x, d, VT_I32); }
+UNIT(VBCAST_I16) { return vbcast(x, d, VT_I16); }
+UNIT(VBCAST_I8) { return vbcast(x, d, VT_I8); }
+UNIT(VREDSUM_F32) { return vred(x, d, VT_F32, false); }
+UNIT(VREDMAX_F32) { return vred(x, d, VT_F32, true); }
+UNIT(VREDSUM_I32) { return vred(x, d, VT_I32, false); }
+UNIT(VREDMAX_I32) { return vred(x, d, VT_I32, true); }
+UNIT(VCVT_F32_I32) { return vcvt(x, d, VT_F32, VT_I32); }
+UNIT(VCVT_F32_I16) { return vcvt(x, d, VT_F32, VT_I16); }
+UNIT(VCVT_F32_I8) { return vcvt(x, d, VT_F32, VT_I8); }
+UNIT(VCVT_F32_F16) { return vcvt(x, d, VT_F32, VT_F16); }
+UNIT(VCVT_F32_BF16) { return vcvt(x, d, VT_F32, VT_BF16); }
+UNIT(VCVT_I32_F32) { return vcvt(x, d, VT_I32, VT_F32); }
+UNIT(VCVT_I32_I16) { return vcvt(x, d, VT_I32, VT_I16); }
+UNIT(VCVT_I32_I8) { return vcvt(x, d, VT_I32, VT_I8); }
+UNIT(VCVT_I32_F16) { return vcvt(x, d, VT_I32, VT_F16); }
+UNIT(VCVT_I32_BF16) { return vcvt(x, d, VT_I32, VT_BF16); }
+UNIT(VCVT_I16_F32) { return vcvt(x, d, VT_I16, VT_F32); }
+UNIT(VCVT_I16_I32) { return vcvt(x, d, VT_I16, VT_I32); }
+UNIT(VCVT_I16_I8) { return vcvt(x, d, VT_I16, VT_I8); }
+UNIT(VCVT_I16_F16) { return vcvt(x, d, VT_I16, VT_F16); }
+UNIT(VCVT_I16_BF16) { return vcvt(x, d, VT_I16, VT_BF16); }
+UNIT(VCVT_I8_F32) { return vcvt(x, d, VT_I8, VT_F32); }
+UNIT(VCVT_I8_I32) { return vcvt(x, d, VT_I8, VT_I32); }
+UNIT(VCVT_I8_I16) { return vcvt(x, d, VT_I8, VT_I16); }
+UNIT(VCVT_I8_F16) { return vcvt(x, d, VT_I8, VT_F16); }
+UNIT(VCVT_I8_BF16) { return vcvt(x, d, VT_I8, VT_BF16); }
+UNIT(VCVT_F16_F32) { return vcvt(x, d, VT_F16, VT_F32); }
+UNIT(VCVT_F16_I32) { return vcvt(x, d, VT_F16, VT_I32); }
+UNIT(VCVT_F16_I16) { return vcvt(x, d, VT_F16, VT_I16); }
+UNIT(VCVT_F16_I8) { return vcvt(x, d, VT_F16, VT_I8); }
+UNIT(VCVT_F16_BF16) { return vcvt(x, d, VT_F16, VT_BF16); }
+UNIT(VCVT_BF16_F32) { return vcvt(x, d, VT_BF16, VT_F32); }
+UNIT(VCVT_BF16_I32) { return vcvt(x, d, VT_BF16, VT_I32); }
+UNIT(VCVT_BF16_I16) { return vcvt(x, d, VT_BF16, VT_I16); }
+UNIT(VCVT_BF16_I8) { return vcvt(x, d, VT_BF16, VT_I8); }
+UNIT(VCVT_BF16_F16) { return vcvt(x, d, VT_BF16, VT_F16); }
+UNIT(VREQUANT_I8)  { return vrequant(x, d, VT_I8); }
+UNIT(VREQUANT_I16) { return vrequant(x, d, VT_I16); }
+
+/* ---- matrix unit: C (rd) = / += A (rs1) x B (rs2), shapes in MM_* ---------------------- */
+UNIT(MM_F32)  { return mm(x, d, VT_F32, false); }
+UNIT(MMA_F32) { return mm(x, d, VT_F32, true); }
+UNIT(MM_I8)  { return mm(x, d, VT_I8, false); }
+UNIT(MMA_I8) { return mm(x, d, VT_I8, true); }
+UNIT(MM_F16)  { return mm(x, d, VT_F16, false); }
+UNIT(MMA_F16) { return mm(x, d, VT_F16, true); }
+UNIT(MM_BF16)  { return mm(x, d, VT_BF16, false); }
+UNIT(MMA_BF16) { return mm(x, d, VT_BF16, true); }
+
+/* ---- synchronisation ----------------------------------------------------------------- */
+UNIT(BARRIER)    { return sync_barrier(x); }
+UNIT(SEM_SIGNAL) { return sync_sem_signal(x, RS1); }
+UNIT(SEM_WAIT)   { return sync_sem_wait(x, RS1); }
+/* DMAs complete at issue in this model, and other instances observe them only after a
+ * barrier or semaphore, whose lock already orders memory: nothing is left to do. */
+INSN(FENCE)      { return 0; }

@@ -30,6 +30,7 @@
 #define SIM_TLB_SIZE        16          /* direct-mapped, per core; flushed at each launch */
 #define SIM_VA_LIMIT        (1ull << NPU_VA_BITS)
 #define SIM_NUM_DMA_TAGS    16
+#define SIM_NUM_SEMS        16          /* semaphores per launch (sem.signal / sem.wait) */
 
 /* ---- configuration (sim_config.c) ---------------------------------------------------- */
 struct sim_config {
@@ -38,6 +39,7 @@ struct sim_config {
 	uint32_t clock_khz;
 	uint64_t sram;      /* bytes per core */
 	uint64_t mem;       /* bytes of device memory */
+	bool copy_engine;   /* a second command processor for copy queues */
 };
 
 void sim_config_defaults(struct sim_config *cfg);
@@ -54,37 +56,71 @@ static inline bool sim_range_ok(uint64_t addr, uint64_t len, uint64_t limit)
 /* ---- MMU (sim_mmu.c) ----------------------------------------------------------------- */
 struct sim_tlbe {
 	uint64_t tag;       /* virtual page number + 1; 0 = empty */
-	uint8_t *host;      /* host address of the page */
+	uintptr_t host;     /* host address of byte 0 of the page (only [lo, hi) is valid) */
+	uint32_t lo, hi;    /* valid bytes of the page: all of it, except host-memory pages at
+	                     * the edges of a dma_map'ed range */
 	bool writable;
+};
+
+/* The IOMMU (sim_mmu.c): host memory the device reaches through NPU_PTE_SYSTEM PTEs. Slot i
+ * owns the bus addresses [(i + 1) << 36, (i + 2) << 36); a mapping of `size` bytes at host
+ * address `host` sits at bus address ((i + 1) << 36) + host % 64 KiB. */
+#define SIM_IOMMU_SLOTS     4094
+#define SIM_IOMMU_SHIFT     36
+struct sim_iommu_slot {
+	int used;           /* atomic: published after host/size */
+	uintptr_t host;
+	uint64_t size;
+};
+struct sim_iommu {
+	pthread_mutex_t lock;   /* map/unmap */
+	uint32_t next;          /* slot search starts here */
+	struct sim_iommu_slot slots[SIM_IOMMU_SLOTS];
 };
 
 struct sim_mmu {
 	uint8_t *mem;
 	uint64_t mem_size;
 	uint64_t root;      /* physical address of the level-1 table */
+	/* Set once by the owner and kept by sim_mmu_init(): */
+	struct sim_iommu *iommu;    /* NULL: NPU_PTE_SYSTEM pages fault */
+	uint32_t *progress;         /* atomic: bumped per sim_mmu_copy() (a DMA transfer) */
 	struct sim_tlbe tlb[SIM_TLB_SIZE];
 };
 
+/* Sets mem, mem_size, root and empties the TLB; keeps iommu and progress. */
 void sim_mmu_init(struct sim_mmu *m, uint8_t *mem, uint64_t mem_size, uint64_t root);
-/* Page walk; returns the host address of the page holding va, or NULL (page fault). */
-uint8_t *sim_mmu_walk(struct sim_mmu *m, uint64_t va, bool write);
+/* Page walk; fills the TLB entry of va. Returns it, or NULL (page fault). */
+struct sim_tlbe *sim_mmu_walk(struct sim_mmu *m, uint64_t va, bool write);
 
-static inline uint8_t *sim_mmu_page(struct sim_mmu *m, uint64_t va, bool write)
+/* Host address of the byte at va and, in *avail, how many bytes from there are valid in its
+ * page (>= 1); NULL for a page fault. */
+static inline uint8_t *sim_mmu_span(struct sim_mmu *m, uint64_t va, bool write, uint64_t *avail)
 {
 	uint64_t vpn = va >> NPU_PAGE_SHIFT;
+	uint32_t off = (uint32_t)(va & (NPU_PAGE_SIZE - 1));
 	struct sim_tlbe *e = &m->tlb[vpn & (SIM_TLB_SIZE - 1)];
 
-	if (SIM_LIKELY(e->tag == vpn + 1 && (e->writable || !write)))
-		return e->host;
-	return sim_mmu_walk(m, va, write);
+	if (SIM_UNLIKELY(e->tag != vpn + 1 || (write && !e->writable))) {
+		e = sim_mmu_walk(m, va, write);
+		if (!e)
+			return NULL;
+	}
+	if (SIM_UNLIKELY(off < e->lo || off >= e->hi))
+		return NULL;
+	*avail = e->hi - off;
+	return (uint8_t *)(e->host + off);
 }
+
+int sim_iommu_map(struct npu_hw *hw, void *host, uint64_t size, uint64_t *iova);
+void sim_iommu_unmap(struct npu_hw *hw, uint64_t iova);
 
 /* Checks that every page of [va, va + len) is mapped (and writable for write); on failure
  * stores the first faulting VA. `cancel` (may be NULL) is polled once per page. */
 int sim_mmu_check(struct sim_mmu *m, uint64_t va, uint64_t len, bool write, uint64_t *fault_va,
 		  const int *cancel);
 /* Copies between a host buffer and device VAs, page by page; the range must have been
- * checked. to_dev: buf -> device, else device -> buf. */
+ * checked. to_dev: buf -> device, else device -> buf. Counts one progress event. */
 void sim_mmu_copy(struct sim_mmu *m, uint64_t va, void *buf, uint64_t len, bool to_dev);
 
 /* ---- faults ---------------------------------------------------------------------------- */
@@ -112,6 +148,20 @@ struct sim_dinsn {
 };
 _Static_assert(sizeof(struct sim_dinsn) == 24, "keep the decoded instruction small");
 
+/* Barrier and semaphore state of one launch (sim_exec.c). Used only when every program
+ * instance can run at once (total <= cores); lock guards everything below it. */
+struct sim_sync {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;            /* CLOCK_MONOTONIC, waited on in slices */
+	uint64_t finished;              /* instances that halted */
+	uint64_t at_barrier;            /* instances waiting at the current barrier */
+	uint64_t barrier_gen;
+	uint64_t sem_waiters;           /* instances waiting in sem.wait, in all */
+	bool deadlock;
+	uint64_t sem[SIM_NUM_SEMS];
+	uint64_t sem_wait_n[SIM_NUM_SEMS]; /* ... and per semaphore */
+};
+
 struct sim_launch {
 	/* read-only while cores run */
 	const struct sim_dinsn *code;
@@ -131,7 +181,11 @@ struct sim_launch {
 	uint64_t next;                  /* next program id to hand out */
 	int abort;                      /* set on the first trap, on reset/disable/destroy */
 	int trapped;                    /* 0 -> 1 by the trap that wins */
+	int kill;                       /* atomic, set before abort by NPU_QCTL_KILL: the core that
+	                                 * sees it reports NPU_TRAP_WATCHDOG where it is */
 	struct sim_fault fault;         /* written by the winner only */
+	bool sync_ok;                   /* total <= cores: barrier and sem.wait allowed */
+	struct sim_sync sync;
 };
 
 struct sim_core {
@@ -150,6 +204,8 @@ struct sim_core {
 int sim_exec_instance(struct sim_core *c, struct sim_launch *l, uint64_t pid);
 /* Records a trap for the launch; the first caller wins and sets abort. */
 void sim_launch_trap(struct sim_launch *l, const struct sim_fault *f);
+/* Frees the calling thread's scratch buffers (matrix unit); call when a core's run ends. */
+void sim_exec_thread_done(void);
 uint64_t sim_now_ns(void);
 
 /* Runs a LAUNCH packet to completion. Returns 0 (done, *cycles set), 1 (fault in *f) or
@@ -168,9 +224,27 @@ struct sim_queue {
 	uint32_t head;
 	uint32_t tail;
 	uint32_t ctrl;          /* NPU_QCTL_ENABLE */
+	uint32_t priority;      /* 0..3 */
+	uint32_t engine;        /* NPU_ENGINE_* */
 	bool faulted;           /* waiting for NPU_QCTL_RESUME */
 	bool stuck;             /* the fault left no packet boundary to resume from */
 	bool skipping;          /* after RESUME: skip packets up to the next FENCE */
+	bool waiting;           /* at a WAIT whose fence is not reached; cleared by fence events */
+};
+
+/* A command processor: the compute engine runs every packet, the copy engine all but LAUNCH. */
+struct sim_engine {
+	struct npu_hw *hw;
+	uint32_t id;            /* NPU_ENGINE_* */
+	pthread_t thread;
+	bool started;
+	int q;                  /* queue whose packet it runs, or -1 */
+	int *cancel;            /* atomic, polled while a packet runs: &hw->cp_cancel for compute */
+	int own_cancel;
+	bool dropped;           /* reset / disable / destroy: forget the packet in flight */
+	bool killed;            /* NPU_QCTL_KILL: the packet in flight ends as a fault */
+	uint32_t rr_next;
+	uint32_t progress;      /* atomic: NPU_REG_ENGINE_PROGRESS */
 };
 
 struct npu_hw {
@@ -194,15 +268,21 @@ struct npu_hw {
 	void *isr_arg;
 	bool in_isr;
 	struct sim_queue *queues;
-	int cp_q;                       /* queue whose packet the command processor runs, or -1 */
-	int cp_cancel;                  /* atomic: drop the packet in flight */
+	struct sim_engine eng[NPU_NUM_ENGINES];
+	uint32_t num_engines;
+	int cp_cancel;                  /* atomic: stop the compute engine's packet in flight */
 	struct sim_launch *cur_launch;  /* launch in flight, for aborts */
-	uint32_t rr_next;
+	uint64_t fence_gen;             /* bumped by every fence event (SIGNAL, FENCE_NOTIFY) */
+	uint32_t ts_hi;                 /* TIMESTAMP_HI latched by a read of TIMESTAMP_LO */
+	/* fault injection (NPU_REG_INJECT) */
+	uint32_t inj_lost_irq;
+	uint32_t inj_reset_fail;
+	uint32_t inj_alloc_fail;        /* atomic */
+	bool inj_cp_stall;
 
-	pthread_t cp_thread;
 	pthread_t irq_thread;
-	bool cp_started;
 	bool irq_started;
+	struct sim_iommu iommu;
 
 	/* Cores: core_lock hands a launch to every core and collects them. */
 	pthread_mutex_t core_lock;
@@ -215,7 +295,11 @@ struct npu_hw {
 	struct sim_core *cores;
 };
 
-void *sim_cp_main(void *arg);
+void *sim_cp_main(void *arg);      /* arg: struct sim_engine * */
+/* Fault injection: true when the device's next internal allocation must fail. */
+bool sim_alloc_fail(struct npu_hw *hw);
+/* A fence in device memory may have changed: queues at a WAIT look again. Lock held. */
+void sim_fence_notify(struct npu_hw *hw);
 
 #define sim_dbg(hw, ...) \
 	do { \

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sim_mmu.c - the device MMU: two-level page tables in device memory (npu_hw.h), 64 KiB
- * pages, 40-bit VAs. Every table and PTE address is range-checked against device memory,
- * so a broken page table is a PAGE_FAULT, never a host crash.
+ * pages, 40-bit VAs, and the IOMMU behind NPU_PTE_SYSTEM pages (host memory the driver
+ * registered with dma_map). Every table, PTE and bus address is range-checked, so a broken
+ * page table is a PAGE_FAULT, never a host crash, and a host-memory page gives the device
+ * exactly the bytes that were mapped, nothing around them.
  */
+#include <errno.h>
+
 #include "sim_internal.h"
 
 void sim_mmu_init(struct sim_mmu *m, uint8_t *mem, uint64_t mem_size, uint64_t root)
@@ -26,10 +30,36 @@ static bool read_pte(const struct sim_mmu *m, uint64_t table, uint32_t idx, uint
 	return true;
 }
 
-uint8_t *sim_mmu_walk(struct sim_mmu *m, uint64_t va, bool write)
+/* A bus page of host memory: which bytes of it the IOMMU maps, and where. */
+static bool iommu_page(struct sim_iommu *io, uint64_t bus, struct sim_tlbe *e)
+{
+	uint64_t region = bus >> SIM_IOMMU_SHIFT, page_off, start, end;
+	const struct sim_iommu_slot *s;
+
+	if (!io || region == 0 || region > SIM_IOMMU_SLOTS)
+		return false;
+	s = &io->slots[region - 1];
+	if (!__atomic_load_n(&s->used, __ATOMIC_ACQUIRE))
+		return false;
+	/* Offsets inside the slot's region: the mapping is [start, end), the page [page_off,
+	 * page_off + 64 KiB). */
+	page_off = bus & ((1ull << SIM_IOMMU_SHIFT) - 1);
+	start = s->host & (NPU_PAGE_SIZE - 1);
+	end = start + s->size;
+	if (end <= page_off || start >= page_off + NPU_PAGE_SIZE)
+		return false;
+	e->lo = start > page_off ? (uint32_t)(start - page_off) : 0;
+	e->hi = end < page_off + NPU_PAGE_SIZE ? (uint32_t)(end - page_off)
+					       : (uint32_t)NPU_PAGE_SIZE;
+	/* Integer arithmetic: byte 0 of the page may lie before the mapped object. */
+	e->host = s->host - start + page_off;
+	return true;
+}
+
+struct sim_tlbe *sim_mmu_walk(struct sim_mmu *m, uint64_t va, bool write)
 {
 	uint64_t l1e, l2e, pa, vpn = va >> NPU_PAGE_SHIFT;
-	struct sim_tlbe *e;
+	struct sim_tlbe *e, t;
 
 	if (va >= SIM_VA_LIMIT)
 		return NULL;
@@ -41,35 +71,43 @@ uint8_t *sim_mmu_walk(struct sim_mmu *m, uint64_t va, bool write)
 	if (write && !(l2e & NPU_PTE_WRITE))
 		return NULL;
 	pa = l2e & NPU_PTE_ADDR_MASK;
-	if (!sim_range_ok(pa, NPU_PAGE_SIZE, m->mem_size))
-		return NULL;
-
+	if (l2e & NPU_PTE_SYSTEM) {
+		if (!iommu_page(m->iommu, pa, &t))
+			return NULL;
+	} else {
+		if (!sim_range_ok(pa, NPU_PAGE_SIZE, m->mem_size))
+			return NULL;
+		t.host = (uintptr_t)(m->mem + pa);
+		t.lo = 0;
+		t.hi = (uint32_t)NPU_PAGE_SIZE;
+	}
 	e = &m->tlb[vpn & (SIM_TLB_SIZE - 1)];
 	e->tag = vpn + 1;
-	e->host = m->mem + pa;
+	e->host = t.host;
+	e->lo = t.lo;
+	e->hi = t.hi;
 	e->writable = (l2e & NPU_PTE_WRITE) != 0;
-	return e->host;
+	return e;
 }
 
 int sim_mmu_check(struct sim_mmu *m, uint64_t va, uint64_t len, bool write, uint64_t *fault_va,
 		  const int *cancel)
 {
-	uint64_t off = 0;
+	uint64_t off = 0, avail;
 
 	while (off < len) {
 		uint64_t cur = va + off;
-		uint64_t chunk = NPU_PAGE_SIZE - (cur & (NPU_PAGE_SIZE - 1));
 
 		/* cur cannot wrap: the walk refuses any cur >= 2^40 first. */
 		if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED))
 			return -1;
-		if (!sim_mmu_page(m, cur, write)) {
+		if (!sim_mmu_span(m, cur, write, &avail)) {
 			*fault_va = cur;
 			return -1;
 		}
-		if (chunk >= len - off)
+		if (avail >= len - off)
 			break;
-		off += chunk;
+		off += avail;
 	}
 	return 0;
 }
@@ -77,22 +115,66 @@ int sim_mmu_check(struct sim_mmu *m, uint64_t va, uint64_t len, bool write, uint
 void sim_mmu_copy(struct sim_mmu *m, uint64_t va, void *buf, uint64_t len, bool to_dev)
 {
 	uint8_t *b = buf;
-	uint64_t off = 0;
+	uint64_t off = 0, avail;
 
 	while (off < len) {
-		uint64_t cur = va + off;
-		uint64_t in_page = cur & (NPU_PAGE_SIZE - 1);
-		uint64_t chunk = NPU_PAGE_SIZE - in_page;
-		uint8_t *page = sim_mmu_page(m, cur, to_dev);
+		uint8_t *p = sim_mmu_span(m, va + off, to_dev, &avail);
 
-		if (chunk > len - off)
-			chunk = len - off;
-		if (!page) /* checked before; only a concurrent page-table edit gets here */
-			return;
+		if (!p) /* checked before; only a concurrent page-table edit gets here */
+			break;
+		if (avail > len - off)
+			avail = len - off;
 		if (to_dev)
-			memcpy(page + in_page, b + off, chunk);
+			memcpy(p, b + off, avail);
 		else
-			memcpy(b + off, page + in_page, chunk);
-		off += chunk;
+			memcpy(b + off, p, avail);
+		off += avail;
 	}
+	if (m->progress)
+		__atomic_fetch_add(m->progress, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- the IOMMU ----------------------------------------------------------------------------- */
+int sim_iommu_map(struct npu_hw *hw, void *host, uint64_t size, uint64_t *iova)
+{
+	struct sim_iommu *io = &hw->iommu;
+	uintptr_t h = (uintptr_t)host;
+	uint32_t i;
+
+	if (!host || !size || size > (1ull << SIM_IOMMU_SHIFT) - NPU_PAGE_SIZE ||
+	    h > UINTPTR_MAX - size)
+		return -EINVAL;
+	if (sim_alloc_fail(hw))
+		return -ENOMEM;
+	pthread_mutex_lock(&io->lock);
+	for (i = 0; i < SIM_IOMMU_SLOTS; i++) {
+		struct sim_iommu_slot *s = &io->slots[(io->next + i) % SIM_IOMMU_SLOTS];
+
+		if (__atomic_load_n(&s->used, __ATOMIC_RELAXED))
+			continue;
+		s->host = h;
+		s->size = size;
+		__atomic_store_n(&s->used, 1, __ATOMIC_RELEASE);
+		i = (io->next + i) % SIM_IOMMU_SLOTS;
+		io->next = (i + 1) % SIM_IOMMU_SLOTS;
+		pthread_mutex_unlock(&io->lock);
+		*iova = ((uint64_t)(i + 1) << SIM_IOMMU_SHIFT) + (h & (NPU_PAGE_SIZE - 1));
+		return 0;
+	}
+	pthread_mutex_unlock(&io->lock);
+	return -ENOMEM;
+}
+
+void sim_iommu_unmap(struct npu_hw *hw, uint64_t iova)
+{
+	struct sim_iommu *io = &hw->iommu;
+	uint64_t region = iova >> SIM_IOMMU_SHIFT;
+
+	if (region == 0 || region > SIM_IOMMU_SLOTS) {
+		sim_dbg(hw, "dma_unmap of bad bus address 0x%llx", (unsigned long long)iova);
+		return;
+	}
+	pthread_mutex_lock(&io->lock);
+	__atomic_store_n(&io->slots[region - 1].used, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&io->lock);
 }

@@ -16,7 +16,7 @@
 
 static __thread char last_error[512];
 
-npu_result_t npu_set_error(npu_result_t code, const char *fmt, ...)
+npu_result_t npui_set_error(npu_result_t code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -26,7 +26,7 @@ npu_result_t npu_set_error(npu_result_t code, const char *fmt, ...)
 	return code;
 }
 
-void npu_clear_error(void)
+void npui_clear_error(void)
 {
 	last_error[0] = '\0';
 }
@@ -47,6 +47,7 @@ static const struct {
 	{ NPU_ERROR_KERNEL_FAULT, "NPU_ERROR_KERNEL_FAULT", "a kernel or command faulted on the device" },
 	{ NPU_ERROR_INVALID_IMAGE, "NPU_ERROR_INVALID_IMAGE", "malformed kernel binary" },
 	{ NPU_ERROR_BAD_HANDLE, "NPU_ERROR_BAD_HANDLE", "invalid handle" },
+	{ NPU_ERROR_NOT_READY, "NPU_ERROR_NOT_READY", "the work has not completed yet" },
 	{ NPU_ERROR_OUT_OF_MEMORY, "NPU_ERROR_OUT_OF_MEMORY", "out of device memory" },
 	{ NPU_ERROR_INVALID_ADDRESS, "NPU_ERROR_INVALID_ADDRESS", "not a valid device address range" },
 	{ NPU_ERROR_BUSY, "NPU_ERROR_BUSY", "device or resource busy" },
@@ -87,7 +88,7 @@ npu_result_t npu_device_count(int *count)
 	int n = 0;
 
 	if (!count)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_count: count is NULL");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_count: count is NULL");
 	for (; n < NPU_MAX_DEVICES; n++) {
 		snprintf(node, sizeof(node), "npu%d", n);
 		int fd = npu_drv_open(node, 0);
@@ -122,7 +123,7 @@ static npu_result_t read_props(struct npu_device *dev)
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
 		int ret = get_param(dev->fd, wanted[i], &v[wanted[i]]);
 		if (ret)
-			return npu_set_error(ret, "GET_PARAM %u failed: %s", wanted[i],
+			return npui_set_error(ret, "GET_PARAM %u failed: %s", wanted[i],
 					     strerror(-ret));
 	}
 	memset(p, 0, sizeof(*p));
@@ -138,7 +139,7 @@ static npu_result_t read_props(struct npu_device *dev)
 	p->max_kernel_args = (uint32_t)v[NPU_PARAM_MAX_ARGS];
 	p->page_size = (uint32_t)v[NPU_PARAM_PAGE_SIZE];
 	if ((p->isa_version >> 16) != NPU_ISA_VERSION_MAJOR)
-		return npu_set_error(NPU_ERROR_NO_DEVICE,
+		return npui_set_error(NPU_ERROR_NO_DEVICE,
 				     "device speaks ISA %u.%u, this libnpu ISA %u.%u",
 				     p->isa_version >> 16, p->isa_version & 0xffff,
 				     NPU_ISA_VERSION_MAJOR, NPU_ISA_VERSION_MINOR);
@@ -151,18 +152,18 @@ npu_result_t npu_device_open(int ordinal, npu_device_t **out)
 	char node[16];
 	npu_result_t ret;
 
-	npu_clear_error();
+	npui_clear_error();
 	if (!out)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_open: out is NULL");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_open: out is NULL");
 	if (ordinal < 0 || ordinal >= NPU_MAX_DEVICES)
-		return npu_set_error(NPU_ERROR_NO_DEVICE, "no device %d", ordinal);
+		return npui_set_error(NPU_ERROR_NO_DEVICE, "no device %d", ordinal);
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
-		return npu_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+		return npui_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
 	snprintf(node, sizeof(node), "npu%d", ordinal);
 	dev->fd = npu_drv_open(node, 0);
 	if (dev->fd < 0) {
-		ret = npu_set_error(dev->fd == -ENOENT ? NPU_ERROR_NO_DEVICE : dev->fd,
+		ret = npui_set_error(dev->fd == -ENOENT ? NPU_ERROR_NO_DEVICE : dev->fd,
 				    "cannot open device node %s: %s", node, strerror(-dev->fd));
 		goto err_free;
 	}
@@ -171,6 +172,7 @@ npu_result_t npu_device_open(int ordinal, npu_device_t **out)
 	if (ret)
 		goto err_close;
 	pthread_mutex_init(&dev->lock, NULL);
+	npui_streams_init(dev);
 	*out = dev;
 	return NPU_SUCCESS;
 
@@ -186,9 +188,12 @@ npu_result_t npu_device_close(npu_device_t *dev)
 	npu_result_t ret;
 
 	if (!dev)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_close: dev is NULL");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_close: dev is NULL");
 	pthread_mutex_lock(&dev->lock);
-	ret = npu_sync_locked(dev);
+	ret = npui_sync_all(dev);
+	pthread_mutex_unlock(&dev->lock);
+	npui_streams_fini(dev);
+	pthread_mutex_lock(&dev->lock);
 	while (dev->modules) {
 		struct npu_module *m = dev->modules;
 		dev->modules = m->next;
@@ -214,14 +219,14 @@ npu_result_t npu_device_get_props(npu_device_t *dev, struct npu_device_props *pr
 	int ret;
 
 	if (!dev || !props)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_get_props: NULL argument");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_get_props: NULL argument");
 	if (props->struct_size < offsetof(struct npu_device_props, name))
-		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				     "npu_device_get_props: struct_size %u too small",
 				     props->struct_size);
 	ret = get_param(dev->fd, NPU_PARAM_MEM_USED, &used);
 	if (ret)
-		return npu_set_error(ret, "GET_PARAM MEM_USED failed: %s", strerror(-ret));
+		return npui_set_error(ret, "GET_PARAM MEM_USED failed: %s", strerror(-ret));
 	n = props->struct_size < sizeof(*props) ? props->struct_size : (uint32_t)sizeof(*props);
 	pthread_mutex_lock(&dev->lock);
 	dev->props.mem_used = used;
@@ -231,98 +236,15 @@ npu_result_t npu_device_get_props(npu_device_t *dev, struct npu_device_props *pr
 	return NPU_SUCCESS;
 }
 
-/* ---- Submission, waiting and faults ---------------------------------------------------- */
-
-npu_result_t npu_submit(struct npu_device *dev, const void *cmds, uint32_t size,
-			const char *kernel_name)
-{
-	struct npu_submit s = {
-		.cmds = (uint64_t)(uintptr_t)cmds,
-		.cmds_size = size,
-	};
-	int ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_SUBMIT, &s);
-
-	if (ret)
-		return npu_set_error(ret, "submit failed: %s", strerror(-ret));
-	dev->last_seqno = s.seqno;
-	struct npu_job_record *rec = &dev->jobs[s.seqno % NPU_JOB_HISTORY];
-	rec->seqno = s.seqno;
-	snprintf(rec->kernel, sizeof(rec->kernel), "%s", kernel_name ? kernel_name : "");
-	return NPU_SUCCESS;
-}
-
-static void describe_fault(struct npu_device *dev, const struct npu_get_fault *f,
-			   struct npu_fault_info *info)
-{
-	const struct npu_job_record *rec = &dev->jobs[f->seqno % NPU_JOB_HISTORY];
-
-	memset(info, 0, sizeof(*info));
-	info->struct_size = sizeof(*info);
-	info->code = f->code;
-	snprintf(info->trap_name, sizeof(info->trap_name), "%s", npu_trap_name(f->code));
-	if (rec->seqno == f->seqno)
-		snprintf(info->kernel, sizeof(info->kernel), "%s", rec->kernel);
-	info->core = f->core;
-	info->is_write = !!(f->flags & NPU_FAULT_F_WRITE);
-	info->has_insn = !!(f->flags & NPU_FAULT_F_INSN);
-	info->pc = f->pc;
-	info->addr = f->addr;
-	info->insn = f->insn;
-	if (info->has_insn) {
-		npu_isa_disasm(f->insn, info->disasm, sizeof(info->disasm));
-		snprintf(info->message, sizeof(info->message),
-			 "%s in kernel '%s' on core %u at pc %" PRIu64 " (%s), address 0x%" PRIx64
-			 "%s: %s",
-			 info->trap_name, info->kernel, info->core, info->pc, info->disasm,
-			 info->addr, info->is_write ? " (write)" : "", npu_trap_doc(f->code));
-	} else {
-		snprintf(info->message, sizeof(info->message),
-			 "%s in %s%s%s, address 0x%" PRIx64 "%s: %s", info->trap_name,
-			 info->kernel[0] ? "kernel '" : "a copy/fill command",
-			 info->kernel, info->kernel[0] ? "'" : "", info->addr,
-			 info->is_write ? " (write)" : "", npu_trap_doc(f->code));
-	}
-}
-
-npu_result_t npu_sync_locked(struct npu_device *dev)
-{
-	struct npu_wait w = { .seqno = dev->last_seqno, .timeout_ns = INT64_MAX };
-	struct npu_get_fault f;
-	npu_result_t result = NPU_SUCCESS;
-	int ret;
-
-	if (dev->last_seqno) {
-		ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_WAIT, &w);
-		if (ret)
-			return npu_set_error(ret, "waiting for job %" PRIu64 " failed: %s",
-					     dev->last_seqno, strerror(-ret));
-	}
-	/* Report the oldest fault; drain the rest so each is reported once. */
-	for (;;) {
-		memset(&f, 0, sizeof(f));
-		ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_GET_FAULT, &f);
-		if (ret)
-			return npu_set_error(ret, "GET_FAULT failed: %s", strerror(-ret));
-		if (!(f.flags & NPU_FAULT_F_VALID))
-			break;
-		if (result == NPU_SUCCESS) {
-			describe_fault(dev, &f, &dev->last_fault);
-			result = npu_set_error(NPU_ERROR_KERNEL_FAULT, "%s",
-					       dev->last_fault.message);
-		}
-	}
-	return result;
-}
-
 npu_result_t npu_device_synchronize(npu_device_t *dev)
 {
 	npu_result_t ret;
 
 	if (!dev)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_synchronize: dev is NULL");
-	npu_clear_error();
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_synchronize: dev is NULL");
+	npui_clear_error();
 	pthread_mutex_lock(&dev->lock);
-	ret = npu_sync_locked(dev);
+	ret = npui_sync_all(dev);
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }
@@ -332,16 +254,16 @@ npu_result_t npu_device_get_last_fault(npu_device_t *dev, struct npu_fault_info 
 	uint32_t n;
 
 	if (!dev || !info)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				     "npu_device_get_last_fault: NULL argument");
 	if (info->struct_size < sizeof(uint32_t) * 2)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				     "npu_device_get_last_fault: struct_size %u too small",
 				     info->struct_size);
 	pthread_mutex_lock(&dev->lock);
 	if (!dev->last_fault.code) {
 		pthread_mutex_unlock(&dev->lock);
-		return npu_set_error(NPU_ERROR_NOT_FOUND, "no fault has been reported");
+		return npui_set_error(NPU_ERROR_NOT_FOUND, "no fault has been reported");
 	}
 	n = info->struct_size < sizeof(*info) ? info->struct_size : (uint32_t)sizeof(*info);
 	memcpy(info, &dev->last_fault, n);
@@ -352,7 +274,7 @@ npu_result_t npu_device_get_last_fault(npu_device_t *dev, struct npu_fault_info 
 
 /* ---- Memory ------------------------------------------------------------------------------ */
 
-npu_result_t npu_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
+npu_result_t npui_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
 			  struct npu_alloc *out)
 {
 	struct npu_bo_create c = { .size = size, .flags = flags | NPU_BO_HOST_VISIBLE };
@@ -364,7 +286,7 @@ npu_result_t npu_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
 		size_t cap = dev->cap_allocs ? dev->cap_allocs * 2 : 64;
 		struct npu_alloc *a = realloc(dev->allocs, cap * sizeof(*a));
 		if (!a)
-			return npu_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+			return npui_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
 		dev->allocs = a;
 		dev->cap_allocs = cap;
 	}
@@ -372,7 +294,7 @@ npu_result_t npu_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
 	if (ret) {
 		uint64_t used = 0;
 		get_param(dev->fd, NPU_PARAM_MEM_USED, &used);
-		return npu_set_error(ret, "cannot allocate %" PRIu64 " bytes of device memory "
+		return npui_set_error(ret, "cannot allocate %" PRIu64 " bytes of device memory "
 				     "(%" PRIu64 " of %" PRIu64 " bytes in use): %s",
 				     size, used, dev->props.mem_total, strerror(-ret));
 	}
@@ -380,7 +302,7 @@ npu_result_t npu_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
 	if (!host) {
 		f.handle = c.handle;
 		npu_drv_ioctl(dev->fd, NPU_IOCTL_BO_FREE, &f);
-		return npu_set_error(err ? err : NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(err ? err : NPU_ERROR_INVALID_VALUE,
 				     "cannot map a new buffer: %s", strerror(-err));
 	}
 	/* Keep the table sorted by device address for lookups. */
@@ -395,7 +317,7 @@ npu_result_t npu_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
 	return NPU_SUCCESS;
 }
 
-struct npu_alloc *npu_find_alloc(struct npu_device *dev, npu_deviceptr_t ptr, uint64_t size)
+struct npu_alloc *npui_find_alloc(struct npu_device *dev, npu_deviceptr_t ptr, uint64_t size)
 {
 	size_t lo = 0, hi = dev->nallocs;
 
@@ -415,9 +337,9 @@ struct npu_alloc *npu_find_alloc(struct npu_device *dev, npu_deviceptr_t ptr, ui
 	return a;
 }
 
-void npu_release_alloc(struct npu_device *dev, npu_deviceptr_t va)
+void npui_release_alloc(struct npu_device *dev, npu_deviceptr_t va)
 {
-	struct npu_alloc *a = npu_find_alloc(dev, va, 1);
+	struct npu_alloc *a = npui_find_alloc(dev, va, 1);
 	struct npu_bo_free f;
 
 	if (!a || a->va != va)
@@ -435,13 +357,13 @@ npu_result_t npu_mem_alloc(npu_device_t *dev, uint64_t size, npu_deviceptr_t *ou
 	struct npu_alloc a;
 	npu_result_t ret;
 
-	npu_clear_error();
+	npui_clear_error();
 	if (!dev || !out)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_mem_alloc: NULL argument");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_mem_alloc: NULL argument");
 	if (size == 0)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_mem_alloc: size is 0");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_mem_alloc: size is 0");
 	pthread_mutex_lock(&dev->lock);
-	ret = npu_alloc_bo(dev, size, 0, &a);
+	ret = npui_alloc_bo(dev, size, 0, &a);
 	pthread_mutex_unlock(&dev->lock);
 	if (ret == NPU_SUCCESS)
 		*out = a.va;
@@ -452,73 +374,142 @@ npu_result_t npu_mem_free(npu_device_t *dev, npu_deviceptr_t ptr)
 {
 	struct npu_alloc *a;
 
-	npu_clear_error();
+	npui_clear_error();
 	if (!dev)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_mem_free: dev is NULL");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_mem_free: dev is NULL");
 	pthread_mutex_lock(&dev->lock);
-	a = npu_find_alloc(dev, ptr, 1);
+	a = npui_find_alloc(dev, ptr, 1);
 	if (!a || a->va != ptr) {
 		pthread_mutex_unlock(&dev->lock);
-		return npu_set_error(NPU_ERROR_INVALID_ADDRESS,
+		return npui_set_error(NPU_ERROR_INVALID_ADDRESS,
 				     "npu_mem_free: 0x%" PRIx64 " is not the start of an allocation",
 				     ptr);
 	}
 	/* The driver keeps the buffer alive until work already submitted is done. */
-	npu_release_alloc(dev, ptr);
+	npui_release_alloc(dev, ptr);
 	pthread_mutex_unlock(&dev->lock);
 	return NPU_SUCCESS;
 }
 
-/* Resolves [ptr, ptr+size) to host memory, waiting for earlier work first. */
-static npu_result_t host_range(struct npu_device *dev, npu_deviceptr_t ptr, uint64_t size,
-			       const char *what, void **host)
+/* Resolves [ptr, ptr+size) to host memory after the earlier work of `s` (NULL: of every
+ * stream) has completed (dev->lock held; dropped while waiting, so the range is looked up
+ * again afterwards). */
+static npu_result_t host_range(struct npu_device *dev, struct npu_stream *s, npu_deviceptr_t ptr,
+			       uint64_t size, const char *what, void **host)
 {
 	struct npu_alloc *a;
 	npu_result_t ret;
 
 	if (size == 0)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "%s: size is 0", what);
-	a = npu_find_alloc(dev, ptr, size);
-	if (!a)
-		return npu_set_error(NPU_ERROR_INVALID_ADDRESS,
-				     "%s: [0x%" PRIx64 ", +%" PRIu64 ") is not inside one allocation",
-				     what, ptr, size);
-	ret = npu_sync_locked(dev);
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "%s: size is 0", what);
+	if (!npui_find_alloc(dev, ptr, size))
+		return npui_set_error(NPU_ERROR_INVALID_ADDRESS,
+				      "%s: [0x%" PRIx64 ", +%" PRIu64 ") is not inside one allocation",
+				      what, ptr, size);
+	ret = s ? npui_wait(dev, s->queue, s->last_seqno, -1) : npui_sync_all(dev);
 	if (ret)
 		return ret;
+	a = npui_find_alloc(dev, ptr, size);
+	if (!a)
+		return npui_set_error(NPU_ERROR_INVALID_ADDRESS,
+				      "%s: 0x%" PRIx64 " was freed while waiting", what, ptr);
 	*host = (char *)a->host + (ptr - a->va);
 	return NPU_SUCCESS;
+}
+
+/* Host copies go through the buffer's host mapping. */
+static npu_result_t copy_host(struct npu_device *dev, struct npu_stream *s, void *hostbuf,
+			      npu_deviceptr_t ptr, uint64_t size, bool to_device,
+			      const char *what)
+{
+	npu_result_t ret;
+	void *host = NULL;
+
+	pthread_mutex_lock(&dev->lock);
+	ret = host_range(dev, s, ptr, size, what, &host);
+	if (ret == NPU_SUCCESS) {
+		if (to_device)
+			memcpy(host, hostbuf, size);
+		else
+			memcpy(hostbuf, host, size);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
 }
 
 npu_result_t npu_memcpy_htod(npu_device_t *dev, npu_deviceptr_t dst, const void *src,
 			     uint64_t size)
 {
-	npu_result_t ret;
-	void *host = NULL;
-
-	npu_clear_error();
+	npui_clear_error();
 	if (!dev || (!src && size))
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_htod: NULL argument");
-	pthread_mutex_lock(&dev->lock);
-	ret = host_range(dev, dst, size, "npu_memcpy_htod", &host);
-	if (ret == NPU_SUCCESS)
-		memcpy(host, src, size);
-	pthread_mutex_unlock(&dev->lock);
-	return ret;
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_htod: NULL argument");
+	/* A synchronous copy waits for all work of the device, on every stream. */
+	return copy_host(dev, NULL, (void *)src, dst, size, true, "npu_memcpy_htod");
 }
 
 npu_result_t npu_memcpy_dtoh(npu_device_t *dev, void *dst, npu_deviceptr_t src, uint64_t size)
 {
-	npu_result_t ret;
-	void *host = NULL;
-
-	npu_clear_error();
+	npui_clear_error();
 	if (!dev || (!dst && size))
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_dtoh: NULL argument");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_dtoh: NULL argument");
+	return copy_host(dev, NULL, dst, src, size, false, "npu_memcpy_dtoh");
+}
+
+npu_result_t npu_memcpy_htod_async(npu_device_t *dev, npu_deviceptr_t dst, const void *src,
+				   uint64_t size, npu_stream_t *stream)
+{
+	struct npu_stream *s;
+
+	npui_clear_error();
+	if (!dev || (!src && size))
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_memcpy_htod_async: NULL argument");
+	s = npui_stream(dev, stream);
+	if (!s)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_memcpy_htod_async: the stream belongs to another device");
+	/* No host-memory DMA in the driver ABI yet: the CPU copies once the stream gets here. */
+	return copy_host(dev, s, (void *)src, dst, size, true, "npu_memcpy_htod_async");
+}
+
+npu_result_t npu_memcpy_dtoh_async(npu_device_t *dev, void *dst, npu_deviceptr_t src,
+				   uint64_t size, npu_stream_t *stream)
+{
+	struct npu_stream *s;
+
+	npui_clear_error();
+	if (!dev || (!dst && size))
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_memcpy_dtoh_async: NULL argument");
+	s = npui_stream(dev, stream);
+	if (!s)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_memcpy_dtoh_async: the stream belongs to another device");
+	return copy_host(dev, s, dst, src, size, false, "npu_memcpy_dtoh_async");
+}
+
+npu_result_t npu_memcpy_dtod_async(npu_device_t *dev, npu_deviceptr_t dst, npu_deviceptr_t src,
+				   uint64_t size, npu_stream_t *stream)
+{
+	struct npu_cmd_copy c = {
+		.hdr = { .type = NPU_CMD_COPY, .dwords = sizeof(c) / 8 },
+		.src_addr = src, .dst_addr = dst, .size = size,
+	};
+	struct npui_job job = { .kind = NPU_JOB_COPY, .bytes = size, .name = "copy" };
+	struct npu_stream *s;
+	npu_result_t ret;
+
+	npui_clear_error();
+	if (!dev)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_dtod: dev is NULL");
+	if (size == 0)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_dtod: size is 0");
+	s = npui_stream(dev, stream);
+	if (!s)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_memcpy_dtod: the stream belongs to another device");
 	pthread_mutex_lock(&dev->lock);
-	ret = host_range(dev, src, size, "npu_memcpy_dtoh", &host);
-	if (ret == NPU_SUCCESS)
-		memcpy(dst, host, size);
+	ret = npui_submit(dev, s, &c, sizeof(c), &job);
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }
@@ -526,19 +517,35 @@ npu_result_t npu_memcpy_dtoh(npu_device_t *dev, void *dst, npu_deviceptr_t src, 
 npu_result_t npu_memcpy_dtod(npu_device_t *dev, npu_deviceptr_t dst, npu_deviceptr_t src,
 			     uint64_t size)
 {
-	struct npu_cmd_copy c = {
-		.hdr = { .type = NPU_CMD_COPY, .dwords = sizeof(c) / 8 },
-		.src_addr = src, .dst_addr = dst, .size = size,
+	return npu_memcpy_dtod_async(dev, dst, src, size, NULL);
+}
+
+npu_result_t npu_memset_d32_async(npu_device_t *dev, npu_deviceptr_t dst, uint32_t value,
+				  uint64_t count, npu_stream_t *stream)
+{
+	struct npu_cmd_fill c = {
+		.hdr = { .type = NPU_CMD_FILL, .dwords = sizeof(c) / 8 },
+		.dst_addr = dst, .size = count * 4, .pattern = value,
 	};
+	struct npui_job job = { .kind = NPU_JOB_FILL, .bytes = count * 4, .name = "fill" };
+	struct npu_stream *s;
 	npu_result_t ret;
 
-	npu_clear_error();
+	npui_clear_error();
 	if (!dev)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_dtod: dev is NULL");
-	if (size == 0)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memcpy_dtod: size is 0");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_memset_d32: dev is NULL");
+	if (count == 0 || count > UINT64_MAX / 4)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_memset_d32: bad count %" PRIu64,
+				      count);
+	if (dst % 4)
+		return npui_set_error(NPU_ERROR_INVALID_ADDRESS,
+				      "npu_memset_d32: 0x%" PRIx64 " is not 4-byte aligned", dst);
+	s = npui_stream(dev, stream);
+	if (!s)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_memset_d32: the stream belongs to another device");
 	pthread_mutex_lock(&dev->lock);
-	ret = npu_submit(dev, &c, sizeof(c), NULL);
+	ret = npui_submit(dev, s, &c, sizeof(c), &job);
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }
@@ -546,23 +553,5 @@ npu_result_t npu_memcpy_dtod(npu_device_t *dev, npu_deviceptr_t dst, npu_devicep
 npu_result_t npu_memset_d32(npu_device_t *dev, npu_deviceptr_t dst, uint32_t value,
 			    uint64_t count)
 {
-	struct npu_cmd_fill c = {
-		.hdr = { .type = NPU_CMD_FILL, .dwords = sizeof(c) / 8 },
-		.dst_addr = dst, .size = count * 4, .pattern = value,
-	};
-	npu_result_t ret;
-
-	npu_clear_error();
-	if (!dev)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memset_d32: dev is NULL");
-	if (count == 0 || count > UINT64_MAX / 4)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_memset_d32: bad count %" PRIu64,
-				     count);
-	if (dst % 4)
-		return npu_set_error(NPU_ERROR_INVALID_ADDRESS,
-				     "npu_memset_d32: 0x%" PRIx64 " is not 4-byte aligned", dst);
-	pthread_mutex_lock(&dev->lock);
-	ret = npu_submit(dev, &c, sizeof(c), NULL);
-	pthread_mutex_unlock(&dev->lock);
-	return ret;
+	return npu_memset_d32_async(dev, dst, value, count, NULL);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libnpu: kernel binary loader (npu_kbin.h), kernels and launches. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +29,7 @@ static const uint32_t *crc_table(void)
 }
 
 /* CRC-32 (IEEE, as zlib.crc32), continued from `crc` (0 to start). */
-uint32_t npu_crc32(uint32_t crc, const void *data, size_t len)
+uint32_t npui_crc32(uint32_t crc, const void *data, size_t len)
 {
 	const uint32_t *table = crc_table();
 	const uint8_t *p = data;
@@ -48,7 +50,7 @@ static uint32_t rd32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-#define BAD(...) npu_set_error(NPU_ERROR_INVALID_IMAGE, "invalid kernel binary: " __VA_ARGS__)
+#define BAD(...) npui_set_error(NPU_ERROR_INVALID_IMAGE, "invalid kernel binary: " __VA_ARGS__)
 
 /* Checks that [off, off+len) lies inside a file of `size` bytes, without overflow. */
 static int in_file(uint32_t off, uint64_t len, size_t size)
@@ -125,9 +127,9 @@ static npu_result_t parse_header(const uint8_t *p, size_t size, uint32_t device_
 		return BAD("file_size %u at offset 20 but %zu bytes were given", h->file_size, size);
 	/* The CRC covers the whole file with its own field read as zero. */
 	static const uint8_t zero[4];
-	uint32_t crc = npu_crc32(0, p, 64);
-	crc = npu_crc32(crc, zero, 4);
-	crc = npu_crc32(crc, p + 68, size - 68);
+	uint32_t crc = npui_crc32(0, p, 64);
+	crc = npui_crc32(crc, zero, 4);
+	crc = npui_crc32(crc, p + 68, size - 68);
 	if (crc != h->crc32)
 		return BAD("crc32 mismatch (header says 0x%08x, contents give 0x%08x)", h->crc32,
 			   crc);
@@ -163,7 +165,7 @@ static npu_result_t parse_kernels(const struct kbin_view *v, uint32_t sram_per_c
 
 	m->kernels = calloc(h->num_kernels, sizeof(*m->kernels));
 	if (!m->kernels)
-		return npu_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+		return npui_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
 	m->num_kernels = h->num_kernels;
 	for (uint32_t i = 0; i < h->num_kernels; i++) {
 		const uint8_t *e = v->base + h->kernels_offset + i * sizeof(struct npu_kbin_kernel);
@@ -221,20 +223,20 @@ npu_result_t npu_module_load_data(npu_device_t *dev, const void *image, size_t s
 	struct npu_alloc code = { 0 }, consts = { 0 };
 	npu_result_t ret;
 
-	npu_clear_error();
+	npui_clear_error();
 	if (!dev || !image || !out)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_module_load_data: NULL argument");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_module_load_data: NULL argument");
 	ret = parse_header(image, size, dev->props.isa_version, &v);
 	if (ret)
 		return ret;
 	m = calloc(1, sizeof(*m));
 	if (!m)
-		return npu_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+		return npui_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
 	m->dev = dev;
 	m->code_words = v.h.code_size / 8;
 	m->strings = malloc(v.h.strings_size + 1);
 	if (!m->strings) {
-		ret = npu_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+		ret = npui_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
 		goto err_free;
 	}
 	memcpy(m->strings, v.base + v.h.strings_offset, v.h.strings_size);
@@ -244,13 +246,13 @@ npu_result_t npu_module_load_data(npu_device_t *dev, const void *image, size_t s
 		goto err_free;
 
 	pthread_mutex_lock(&dev->lock);
-	ret = npu_alloc_bo(dev, v.h.code_size, NPU_BO_READ_ONLY, &code);
+	ret = npui_alloc_bo(dev, v.h.code_size, NPU_BO_READ_ONLY, &code);
 	if (ret)
 		goto err_unlock;
 	memcpy(code.host, v.base + v.h.code_offset, v.h.code_size);
 	m->code_va = code.va;
 	if (v.h.const_size) {
-		ret = npu_alloc_bo(dev, v.h.const_size, NPU_BO_READ_ONLY, &consts);
+		ret = npui_alloc_bo(dev, v.h.const_size, NPU_BO_READ_ONLY, &consts);
 		if (ret)
 			goto err_free_code;
 		memcpy(consts.host, v.base + v.h.const_offset, v.h.const_size);
@@ -263,7 +265,7 @@ npu_result_t npu_module_load_data(npu_device_t *dev, const void *image, size_t s
 	return NPU_SUCCESS;
 
 err_free_code:
-	npu_release_alloc(dev, code.va);
+	npui_release_alloc(dev, code.va);
 err_unlock:
 	pthread_mutex_unlock(&dev->lock);
 err_free:
@@ -273,26 +275,73 @@ err_free:
 	return ret;
 }
 
+npu_result_t npu_module_load_file(npu_device_t *dev, const char *path, npu_module_t **out)
+{
+	npu_result_t ret;
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f;
+
+	npui_clear_error();
+	if (!dev || !path || !out)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_module_load_file: NULL argument");
+	f = fopen(path, "rb");
+	if (!f)
+		return npui_set_error(errno == ENOENT ? NPU_ERROR_NOT_FOUND : NPU_ERROR_INVALID_VALUE,
+				      "cannot open kernel binary '%s': %s", path, strerror(errno));
+	for (;;) {
+		if (len == cap) {
+			/* Kernel binaries have 32-bit offsets: nothing valid is larger. */
+			if (cap >= UINT32_MAX) {
+				ret = npui_set_error(NPU_ERROR_INVALID_IMAGE,
+						     "invalid kernel binary: '%s' is larger than 4 GiB",
+						     path);
+				goto out;
+			}
+			cap = cap ? cap * 2 : 65536;
+			uint8_t *nb = realloc(buf, cap);
+			if (!nb) {
+				ret = npui_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+				goto out;
+			}
+			buf = nb;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		ret = npui_set_error(NPU_ERROR_INVALID_VALUE, "cannot read '%s'", path);
+		goto out;
+	}
+	ret = npu_module_load_data(dev, buf, len, out);
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
 npu_result_t npu_module_unload(npu_module_t *mod)
 {
 	struct npu_device *dev;
 	struct npu_module **pp;
 
 	if (!mod)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_module_unload: mod is NULL");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_module_unload: mod is NULL");
 	dev = mod->dev;
 	pthread_mutex_lock(&dev->lock);
 	for (pp = &dev->modules; *pp && *pp != mod; pp = &(*pp)->next)
 		;
 	if (!*pp) {
 		pthread_mutex_unlock(&dev->lock);
-		return npu_set_error(NPU_ERROR_BAD_HANDLE, "npu_module_unload: unknown module");
+		return npui_set_error(NPU_ERROR_BAD_HANDLE, "npu_module_unload: unknown module");
 	}
 	*pp = mod->next;
 	/* Launches in flight keep the code alive: the driver defers the frees. */
-	npu_release_alloc(dev, mod->code_va);
+	npui_release_alloc(dev, mod->code_va);
 	if (mod->const_va)
-		npu_release_alloc(dev, mod->const_va);
+		npui_release_alloc(dev, mod->const_va);
 	pthread_mutex_unlock(&dev->lock);
 	free(mod->kernels);
 	free(mod->strings);
@@ -303,7 +352,7 @@ npu_result_t npu_module_unload(npu_module_t *mod)
 npu_result_t npu_module_kernel_count(npu_module_t *mod, uint32_t *count)
 {
 	if (!mod || !count)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_module_kernel_count: NULL argument");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_module_kernel_count: NULL argument");
 	*count = mod->num_kernels;
 	return NPU_SUCCESS;
 }
@@ -311,24 +360,24 @@ npu_result_t npu_module_kernel_count(npu_module_t *mod, uint32_t *count)
 npu_result_t npu_module_get_kernel(npu_module_t *mod, const char *name, npu_kernel_t **out)
 {
 	if (!mod || !name || !out)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_module_get_kernel: NULL argument");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_module_get_kernel: NULL argument");
 	for (uint32_t i = 0; i < mod->num_kernels; i++) {
 		if (strcmp(mod->kernels[i].name, name) == 0) {
 			*out = &mod->kernels[i];
 			return NPU_SUCCESS;
 		}
 	}
-	return npu_set_error(NPU_ERROR_NOT_FOUND, "module has no kernel named '%s'", name);
+	return npui_set_error(NPU_ERROR_NOT_FOUND, "module has no kernel named '%s'", name);
 }
 
 npu_result_t npu_module_get_kernel_by_index(npu_module_t *mod, uint32_t index,
 					    npu_kernel_t **out)
 {
 	if (!mod || !out)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				     "npu_module_get_kernel_by_index: NULL argument");
 	if (index >= mod->num_kernels)
-		return npu_set_error(NPU_ERROR_NOT_FOUND, "kernel index %u, the module has %u",
+		return npui_set_error(NPU_ERROR_NOT_FOUND, "kernel index %u, the module has %u",
 				     index, mod->num_kernels);
 	*out = &mod->kernels[index];
 	return NPU_SUCCESS;
@@ -340,9 +389,9 @@ npu_result_t npu_kernel_get_info(npu_kernel_t *k, struct npu_kernel_info *info)
 	uint32_t n;
 
 	if (!k || !info)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_kernel_get_info: NULL argument");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_kernel_get_info: NULL argument");
 	if (info->struct_size < offsetof(struct npu_kernel_info, name))
-		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				     "npu_kernel_get_info: struct_size %u too small", info->struct_size);
 	memset(&full, 0, sizeof(full));
 	full.num_args = k->num_args;
@@ -393,31 +442,41 @@ npu_result_t npu_launch_kernel(npu_device_t *dev, npu_kernel_t *k,
 		struct npu_cmd_launch cmd;
 		uint64_t args[NPU_MAX_KERNEL_ARGS];
 	} pkt;
+	struct npu_stream *stream;
 	uint32_t grid[3];
 	npu_result_t ret;
 
-	npu_clear_error();
+	npui_clear_error();
 	if (!dev || !k || !config)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_launch_kernel: NULL argument");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_launch_kernel: NULL argument");
 	if (k->mod->dev != dev)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				     "kernel '%s' was loaded on another device", k->name);
 	if (config->struct_size < offsetof(struct npu_launch_config, max_insns))
-		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				     "npu_launch_config.struct_size %u too small", config->struct_size);
 	if (num_args != k->num_args)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				     "kernel '%s' takes %u arguments, %u given", k->name,
 				     k->num_args, num_args);
 	if (num_args && (!args || !arg_sizes))
-		return npu_set_error(NPU_ERROR_INVALID_VALUE, "npu_launch_kernel: args is NULL");
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_launch_kernel: args is NULL");
+	if (config->struct_size >= offsetof(struct npu_launch_config, stream) + sizeof(void *))
+		stream = npui_stream(dev, config->stream);
+	else
+		stream = &dev->default_stream;
+	if (!stream)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_launch_config.stream belongs to another device");
+	if (config->struct_size >= offsetof(struct npu_launch_config, stream) && config->reserved)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_launch_config.reserved must be 0");
 	uint64_t programs = 1;
 	for (int d = 0; d < 3; d++) {
 		grid[d] = config->grid[d] ? config->grid[d] : 1;
 		programs *= grid[d];
 	}
 	if (programs > UINT32_MAX)
-		return npu_set_error(NPU_ERROR_INVALID_VALUE,
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				     "grid %ux%ux%u has more than 2^32-1 program instances",
 				     grid[0], grid[1], grid[2]);
 
@@ -426,11 +485,11 @@ npu_result_t npu_launch_kernel(npu_device_t *dev, npu_kernel_t *k,
 		uint8_t t = k->arg_types[i];
 		size_t want = (t == NPU_ARG_I32 || t == NPU_ARG_U32 || t == NPU_ARG_F32) ? 4 : 8;
 		if (!args[i])
-			return npu_set_error(NPU_ERROR_INVALID_VALUE,
+			return npui_set_error(NPU_ERROR_INVALID_VALUE,
 					     "kernel '%s' argument %u ('%s'): value is NULL",
 					     k->name, i, k->arg_names[i]);
 		if (arg_sizes[i] != want)
-			return npu_set_error(NPU_ERROR_INVALID_VALUE,
+			return npui_set_error(NPU_ERROR_INVALID_VALUE,
 					     "kernel '%s' argument %u ('%s', %s): %zu bytes given, "
 					     "expected %zu", k->name, i, k->arg_names[i],
 					     arg_type_names[t], arg_sizes[i], want);
@@ -450,8 +509,11 @@ npu_result_t npu_launch_kernel(npu_device_t *dev, npu_kernel_t *k,
 	}
 	pkt.cmd.nargs = num_args;
 
+	struct npui_job job = { .kind = NPU_JOB_LAUNCH };
+	memcpy(job.grid, grid, sizeof(grid));
+	snprintf(job.name, sizeof(job.name), "%s", k->name);
 	pthread_mutex_lock(&dev->lock);
-	ret = npu_submit(dev, &pkt, pkt.cmd.hdr.dwords * 8u, k->name);
+	ret = npui_submit(dev, stream, &pkt, pkt.cmd.hdr.dwords * 8u, &job);
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }

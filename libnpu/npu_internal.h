@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* libnpu internals: the structs behind the public opaque handles. */
+/* libnpu internals: the structs behind the public opaque handles. Internal functions are
+ * npui_*: everything links into one Python extension, and only NPU_API names are public. */
 #ifndef NPU_INTERNAL_H
 #define NPU_INTERNAL_H
 
@@ -17,11 +18,51 @@ struct npu_alloc {
 	void *host;
 };
 
-/* Which kernel a submitted job ran, so a fault can be named. */
-#define NPU_JOB_HISTORY 256
-struct npu_job_record {
-	uint64_t seqno;
-	char kernel[64];
+/* What libnpu knows about each submitted job: names faults, feeds events and profilers. */
+#define NPUI_JOB_HISTORY 4096
+struct npui_job {
+	uint64_t seqno;            /* 0 = slot unused */
+	uint64_t stream_id;
+	uint32_t kind;             /* NPU_JOB_* */
+	uint32_t grid[3];
+	uint32_t faulted;
+	uint64_t bytes;
+	uint64_t submit_ns;
+	uint64_t complete_ns;      /* 0 until seen complete */
+	char name[64];
+};
+
+/*
+ * The queue layer: the only code that submits to or waits on driver queues. Streams map onto
+ * queues here, so moving to several hardware queues per client changes this layer only.
+ * Today the driver gives each client one queue (id 0) and every stream shares it.
+ */
+struct npui_queue {
+	uint32_t id;               /* driver queue id */
+	uint64_t last_seqno;       /* last submitted on this queue */
+	uint64_t completed;        /* highest fence seen signalled */
+};
+
+#define NPUI_MAX_PENDING_FAULTS 64
+
+struct npu_stream {
+	struct npu_device *dev;
+	struct npu_stream *next;   /* dev->streams */
+	uint64_t id;               /* 0 = the default stream */
+	uint32_t flags;
+	int32_t priority;
+	struct npui_queue *queue;
+	uint64_t last_seqno;       /* this stream's last job */
+};
+
+struct npu_event {
+	struct npu_device *dev;
+	uint32_t flags;
+	bool recorded;
+	struct npui_queue *queue;
+	uint64_t seqno;            /* work before the event: done when this fence signals */
+	uint64_t record_ns;        /* host time of the last record */
+	uint64_t host_ns;          /* when it completed (timing events), 0 = not yet known */
 };
 
 struct npu_kernel {
@@ -48,33 +89,71 @@ struct npu_module {
 struct npu_device {
 	int fd;
 	int ordinal;
-	pthread_mutex_t lock;    /* everything below */
-	uint64_t last_seqno;     /* last submitted job */
+	pthread_mutex_t lock;    /* everything below but `watch` */
+	pthread_cond_t submitted; /* a job was submitted (wakes the completion watcher) */
+	struct npui_queue queue; /* the client's one hardware queue */
+	struct npu_stream default_stream;
+	struct npu_stream *streams;
+	uint64_t next_stream_id;
 	struct npu_alloc *allocs; /* sorted by va */
 	size_t nallocs, cap_allocs;
 	struct npu_module *modules;
-	struct npu_job_record jobs[NPU_JOB_HISTORY];
+	struct npui_job jobs[NPUI_JOB_HISTORY];
+	/* Faults read from the driver but not yet returned to the caller, oldest first. */
+	struct npu_fault_info pending[NPUI_MAX_PENDING_FAULTS];
+	uint64_t pending_seqno[NPUI_MAX_PENDING_FAULTS];
+	uint32_t npending;
 	struct npu_fault_info last_fault;
 	struct npu_device_props props;
+	/* Statistics for npu_device_get_stats(). */
+	uint64_t open_ns;
+	uint64_t jobs_completed;
+	uint64_t faults;
+	uint64_t busy_ns;
+	uint64_t busy_since;     /* != 0 while work is outstanding */
+	/* Completion watcher (tracing / timing events): a thread that waits for each job. */
+	struct {
+		pthread_t thread;
+		bool running;
+		bool stop;
+		bool tracing;    /* npu_device_set_tracing(1) holds one use */
+		uint32_t users;  /* tracing + live timing events */
+	} watch;
 };
 
+uint64_t npui_now_ns(void);
+
 /* Records `fmt` as the calling thread's last error message and returns `code`. */
-npu_result_t npu_set_error(npu_result_t code, const char *fmt, ...)
+npu_result_t npui_set_error(npu_result_t code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void npu_clear_error(void);
+void npui_clear_error(void);
 
 /* Allocation table (dev->lock held). */
-npu_result_t npu_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
-			  struct npu_alloc *out);
-struct npu_alloc *npu_find_alloc(struct npu_device *dev, npu_deviceptr_t ptr, uint64_t size);
-void npu_release_alloc(struct npu_device *dev, npu_deviceptr_t va);
+npu_result_t npui_alloc_bo(struct npu_device *dev, uint64_t size, uint32_t flags,
+			   struct npu_alloc *out);
+struct npu_alloc *npui_find_alloc(struct npu_device *dev, npu_deviceptr_t ptr, uint64_t size);
+void npui_release_alloc(struct npu_device *dev, npu_deviceptr_t va);
 
-/* Submits a command stream on the default queue (dev->lock held). */
-npu_result_t npu_submit(struct npu_device *dev, const void *cmds, uint32_t size,
-			const char *kernel_name);
-/* Waits for every submitted job and collects faults (dev->lock held). */
-npu_result_t npu_sync_locked(struct npu_device *dev);
+/* Submits a command stream of one job on `stream`'s queue (dev->lock held). `job` gives the
+ * record's kind, name, grid and bytes; its seqno is filled in. */
+npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, const void *cmds,
+			 uint32_t size, struct npui_job *job);
+/* Waits until `seqno` of `q` has signalled (dev->lock held; dropped while sleeping), then
+ * returns the oldest fault of a job <= seqno not yet reported, dropping the rest of those.
+ * timeout_ns < 0 waits forever. */
+npu_result_t npui_wait(struct npu_device *dev, struct npui_queue *q, uint64_t seqno,
+		       int64_t timeout_ns);
+/* Waits for every job of the device (dev->lock held). */
+npu_result_t npui_sync_all(struct npu_device *dev);
+/* Resolves a public stream argument: NULL = the default stream. NULL result = bad handle. */
+struct npu_stream *npui_stream(struct npu_device *dev, npu_stream_t *stream);
+/* Device setup/teardown of the stream layer. */
+void npui_streams_init(struct npu_device *dev);
+void npui_streams_fini(struct npu_device *dev);
+/* Takes or drops a user of the completion watcher (dev->lock not held). */
+npu_result_t npui_watch_get(struct npu_device *dev);
+void npui_watch_put(struct npu_device *dev);
 
-uint32_t npu_crc32(uint32_t crc, const void *data, size_t len);
+uint32_t npui_crc32(uint32_t crc, const void *data, size_t len);
 
 #endif /* NPU_INTERNAL_H */

@@ -13,6 +13,8 @@ typedef uint64_t npu_deviceptr_t;
 typedef struct npu_device npu_device_t;
 typedef struct npu_module npu_module_t;
 typedef struct npu_kernel npu_kernel_t;
+typedef struct npu_stream npu_stream_t;
+typedef struct npu_event npu_event_t;
 
 #define NPU_VERSION ...
 #define NPU_MAX_KERNEL_ARGS ...
@@ -53,9 +55,18 @@ npu_result_t npu_memcpy_dtod(npu_device_t *dev, npu_deviceptr_t dst, npu_devicep
                              uint64_t size);
 npu_result_t npu_memset_d32(npu_device_t *dev, npu_deviceptr_t dst, uint32_t value,
                             uint64_t count);
+npu_result_t npu_memcpy_htod_async(npu_device_t *dev, npu_deviceptr_t dst, const void *src,
+                                   uint64_t size, npu_stream_t *stream);
+npu_result_t npu_memcpy_dtoh_async(npu_device_t *dev, void *dst, npu_deviceptr_t src,
+                                   uint64_t size, npu_stream_t *stream);
+npu_result_t npu_memcpy_dtod_async(npu_device_t *dev, npu_deviceptr_t dst, npu_deviceptr_t src,
+                                   uint64_t size, npu_stream_t *stream);
+npu_result_t npu_memset_d32_async(npu_device_t *dev, npu_deviceptr_t dst, uint32_t value,
+                                  uint64_t count, npu_stream_t *stream);
 
 npu_result_t npu_module_load_data(npu_device_t *dev, const void *image, size_t size,
                                   npu_module_t **out);
+npu_result_t npu_module_load_file(npu_device_t *dev, const char *path, npu_module_t **out);
 npu_result_t npu_module_unload(npu_module_t *mod);
 npu_result_t npu_module_kernel_count(npu_module_t *mod, uint32_t *count);
 npu_result_t npu_module_get_kernel(npu_module_t *mod, const char *name, npu_kernel_t **out);
@@ -79,6 +90,7 @@ struct npu_launch_config {
     uint64_t max_insns;
     uint32_t timeout_us;
     uint32_t reserved;
+    npu_stream_t *stream;
     ...;
 };
 npu_result_t npu_launch_kernel(npu_device_t *dev, npu_kernel_t *kernel,
@@ -102,6 +114,93 @@ struct npu_fault_info {
     ...;
 };
 npu_result_t npu_device_get_last_fault(npu_device_t *dev, struct npu_fault_info *info);
+
+#define NPU_STREAM_COPY ...
+struct npu_stream_desc {
+    uint32_t struct_size;
+    uint32_t flags;
+    int32_t priority;
+    uint32_t reserved;
+    ...;
+};
+npu_result_t npu_stream_create(npu_device_t *dev, const struct npu_stream_desc *desc,
+                               npu_stream_t **out);
+npu_result_t npu_stream_destroy(npu_stream_t *stream);
+npu_result_t npu_stream_synchronize(npu_stream_t *stream);
+npu_result_t npu_stream_query(npu_stream_t *stream);
+npu_result_t npu_stream_wait_event(npu_stream_t *stream, npu_event_t *event);
+struct npu_stream_info {
+    uint32_t struct_size;
+    uint32_t flags;
+    int32_t priority;
+    uint32_t queue;
+    uint64_t id;
+    uint64_t last_seqno;
+    ...;
+};
+npu_result_t npu_stream_get_info(npu_device_t *dev, npu_stream_t *stream,
+                                 struct npu_stream_info *info);
+
+#define NPU_EVENT_DISABLE_TIMING ...
+npu_result_t npu_event_create(npu_device_t *dev, uint32_t flags, npu_event_t **out);
+npu_result_t npu_event_destroy(npu_event_t *event);
+npu_result_t npu_event_record(npu_event_t *event, npu_stream_t *stream);
+npu_result_t npu_event_synchronize(npu_event_t *event, int64_t timeout_ns);
+npu_result_t npu_event_query(npu_event_t *event);
+#define NPU_ELAPSED_HOST ...
+#define NPU_ELAPSED_DEVICE ...
+struct npu_elapsed {
+    uint32_t struct_size;
+    uint32_t flags;
+    int64_t host_ns;
+    uint64_t device_cycles;
+    uint64_t device_ns;
+    ...;
+};
+npu_result_t npu_event_elapsed(npu_event_t *start, npu_event_t *end, struct npu_elapsed *out);
+
+#define NPU_JOB_LAUNCH ...
+#define NPU_JOB_COPY ...
+#define NPU_JOB_FILL ...
+#define NPU_JOB_F_COMPLETE ...
+#define NPU_JOB_F_FAULTED ...
+#define NPU_JOB_F_DEVICE_TIME ...
+struct npu_job_info {
+    uint32_t struct_size;
+    uint32_t kind;
+    uint64_t seqno;
+    uint64_t stream_id;
+    char name[64];
+    uint32_t grid[3];
+    uint32_t flags;
+    uint64_t bytes;
+    uint64_t submit_ns;
+    uint64_t complete_ns;
+    uint64_t device_cycles;
+    ...;
+};
+npu_result_t npu_device_set_tracing(npu_device_t *dev, int enable);
+npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t seqno, struct npu_job_info *info);
+
+#define NPU_STATS_MEM ...
+#define NPU_STATS_CLIENT ...
+#define NPU_STATS_DEVICE ...
+struct npu_device_stats {
+    uint32_t struct_size;
+    uint32_t flags;
+    uint64_t mem_used;
+    uint64_t mem_total;
+    uint64_t jobs_submitted;
+    uint64_t jobs_completed;
+    uint64_t faults;
+    uint64_t busy_ns;
+    uint64_t uptime_ns;
+    uint32_t resets;
+    uint32_t clients;
+    uint64_t last_seqno;
+    ...;
+};
+npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *stats);
 """
 
 

@@ -550,3 +550,43 @@ def test_program_round_trip(kb):
     binary = asm.write_kbin(kb)
     assert asm.read_kbin(binary) == kb
     assert asm.assemble(asm.disassemble(binary)) == binary
+
+
+# --------------------------------------------------------------------------- ISA 1.1 syntax
+
+
+def test_f32_immediates():
+    code = code_of(".kernel k\n li r1, f32(0.5)\n li r2, f32(-2)\n li r3, F32( inf )\n"
+                   " li r4, f32(nan)\n li r5, f32(0x1p-149)\n li r6, f32(-0.0)\n"
+                   " li r7, f32(1e-46)\n li r8, f32(3.4028234663852886e38)\n")
+    imms = [asm.decode(w)[1]["imm"] & 0xFFFFFFFF for w in code]
+    assert imms == [0x3F000000, 0xC0000000, 0x7F800000, 0x7FC00000, 0x00000001, 0x80000000,
+                    0x00000000, 0x7F7FFFFF]
+
+
+@pytest.mark.parametrize("source, col, message", [
+    (".kernel k\n li r1, f32(abc)\n", 9, "invalid float 'abc' in f32(...)"),
+    (".kernel k\n li r1, f32(1e39)\n", 9, "1e39 does not fit f32"),
+    (".kernel k\n csrw NOPE, r1\n", 7, "unknown special register 'NOPE'"),
+])
+def test_isa11_errors(source, col, message):
+    with pytest.raises(asm.AsmError) as ei:
+        asm.assemble(source)
+    assert ei.value.line == 2 and ei.value.col == col
+    assert message in ei.value.msg
+
+
+def test_vector_matrix_mnemonics_round_trip():
+    src = (".kernel k\n csrw MM_M, r1\n csrr r2, MM_LDC\n mma.bf16 r1, r2, r3\n"
+           " vcvt.f16.i32 r4, r5, r6\n dma.ld2 r1, r2, r3, r4, 15\n vredmax.f32 r1, r2, r3, r4\n"
+           " sem.wait r7\n barrier\n fence\n vsel.i8 r1, r2, r3, r4\n mulhu r1, r2, r3\n")
+    words = code_of(src)
+    texts = [asm.disassemble_word(w) for w in words]
+    assert texts == ["csrw MM_M, r1", "csrr r2, MM_LDC", "mma.bf16 r1, r2, r3",
+                     "vcvt.f16.i32 r4, r5, r6", "dma.ld2 r1, r2, r3, r4, 15",
+                     "vredmax.f32 r1, r2, r3, r4", "sem.wait r7", "barrier", "fence",
+                     "vsel.i8 r1, r2, r3, r4", "mulhu r1, r2, r3"]
+    d = {x["name"]: x for x in T.INSNS}
+    # the element type is in fn, the source type of vcvt in fn2
+    assert d["vcvt.f16.i32"]["fixed"] == {"fn": 4, "fn2": 1}
+    assert d["mma.bf16"]["fixed"] == {"fn": 5}

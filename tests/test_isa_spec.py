@@ -184,6 +184,12 @@ BAD_SPECS = {
     "duplicate TOML key": (
         edited(('CYCLE   = {', 'CORE_ID = {')),
         "invalid TOML"),
+    "writable not a bool": (
+        edited(('CYCLE   = { id = 1, doc = "cycles" }', 'CYCLE   = { id = 1, writable = 1, doc = "cycles" }')),
+        "[sregs] CYCLE: writable must be true or false, not 1"),
+    "unknown sreg key": (
+        edited(('CYCLE   = { id = 1, doc = "cycles" }', 'CYCLE   = { id = 1, rw = true, doc = "cycles" }')),
+        "[sregs] CYCLE: unknown key 'rw'"),
     "no instructions": ("insn = []\n" + MINIMAL[:MINIMAL.index("[[insn]]")],
                         "the spec defines no instructions"),
 }
@@ -240,6 +246,7 @@ def test_tables_match_spec(generated):
         (i["name"], i["opcode"], i["syntax"], i["timing"]) for i in spec["insn"]]
     assert {n: v["id"] for n, v in spec["sregs"].items()} == {n: v[0] for n, v in T.SREGS.items()}
     assert {n: v["code"] for n, v in spec["traps"].items()} == {n: v[0] for n, v in T.TRAPS.items()}
+    assert T.SREG_WRITABLE == {n for n, v in spec["sregs"].items() if v.get("writable")}
     assert set(T.TIMING) == set(spec["timing"])
     header = (generated / "npu_isa.h").read_text()
     source = (generated / "npu_isa.c").read_text()
@@ -343,3 +350,29 @@ def test_c_and_python_agree(generated, tmp_path):
         except ValueError:
             expect = "illegal"
         assert name == expect, hex(w)
+
+
+WRITABLE_DRIVER = r"""
+#include "npu_isa.h"
+#include <stdio.h>
+
+int main(void)
+{
+	for (unsigned id = 0; id < NPU_SREG_COUNT + 2; id++)
+		printf("%u %d %s\n", id, npu_sreg_writable(id), npu_sreg_name(id) ? npu_sreg_name(id) : "-");
+	return 0;
+}
+"""
+
+
+def test_c_sreg_writable_matches_spec(generated, tmp_path):
+    from npu import _isa_tables as T
+
+    gcc = _compiler("gcc")
+    (tmp_path / "w.c").write_text(WRITABLE_DRIVER)
+    exe = tmp_path / "w"
+    _compile([gcc, *C_FLAGS, "-I", str(generated), str(tmp_path / "w.c"),
+              str(generated / "npu_isa.c"), "-o", str(exe)])
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout.split("\n")
+    got = {line.split()[2]: line.split()[1] == "1" for line in out if line and line.split()[2] != "-"}
+    assert got == {n: n in T.SREG_WRITABLE for n in T.SREGS}

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define NPU_UAPI_VERSION_MAJOR 1
-#define NPU_UAPI_VERSION_MINOR 0
+#define NPU_UAPI_VERSION_MINOR 1
 
 /* Request numbers: direction (2 bits) | size (14 bits) | type 'N' | number. */
 #define NPU_IOC_NONE  0u
@@ -62,7 +62,15 @@ extern "C" {
 #define NPU_PARAM_MAX_ARGS      10
 #define NPU_PARAM_UAPI_VERSION  11 /* major << 16 | minor */
 #define NPU_PARAM_VA_BITS       12
-#define NPU_PARAM_COUNT         13
+/* uapi 1.1 */
+#define NPU_PARAM_NUM_HW_QUEUES 13 /* hardware queues of the device, shared by all clients */
+#define NPU_PARAM_ENGINES       14 /* NPU_ENGINE_*_BIT: engines the device has */
+#define NPU_PARAM_TIMESTAMP_FREQ 15 /* Hz of NPU_CMD_TIMESTAMP values */
+#define NPU_PARAM_HANG_TIMEOUT_MS 16 /* this client's progress timeout; 0 = hang detection off */
+#define NPU_PARAM_LAUNCH_TIMEOUT_US 17 /* this client's launch wall clock for timeout_us == 0 */
+#define NPU_PARAM_MAX_INSNS     18 /* this client's instruction budget for max_insns == 0 */
+#define NPU_PARAM_BAN_THRESHOLD 19 /* hangs after which a client is banned; 0 = never */
+#define NPU_PARAM_COUNT         20
 
 struct npu_get_param {
 	uint32_t param;     /* In: NPU_PARAM_* */
@@ -74,6 +82,7 @@ struct npu_get_param {
 #define NPU_BO_HOST_VISIBLE  (1u << 0) /* the host may npu_drv_mmap() it */
 #define NPU_BO_READ_ONLY     (1u << 1) /* the device may not write it (code, constants) */
 #define NPU_BO_FLAGS_MASK    (NPU_BO_HOST_VISIBLE | NPU_BO_READ_ONLY)
+#define NPU_BO_USERPTR       (1u << 16) /* Out only (BO_INFO): host memory, NPU_IOCTL_BO_USERPTR */
 
 /* Allocates device memory, zero filled, and maps it into the client's device address space. */
 struct npu_bo_create {
@@ -106,6 +115,10 @@ struct npu_bo_free {
 #define NPU_CMD_LAUNCH   1
 #define NPU_CMD_COPY     2
 #define NPU_CMD_FILL     3
+#define NPU_CMD_SIGNAL_FENCE 4 /* uapi 1.1: struct npu_cmd_fence */
+#define NPU_CMD_WAIT_FENCE   5 /* uapi 1.1: struct npu_cmd_fence */
+#define NPU_CMD_TIMESTAMP    6 /* uapi 1.1: struct npu_cmd_timestamp */
+#define NPU_CMD_BARRIER      7 /* uapi 1.1: struct npu_cmd_header alone */
 
 #define NPU_MAX_ARGS     32
 #define NPU_MAX_CMD_BYTES (1u << 16) /* per submit */
@@ -149,9 +162,9 @@ struct npu_submit {
 	uint64_t cmds;        /* In: user pointer to the command stream */
 	uint32_t cmds_size;   /* In: bytes, 8 .. NPU_MAX_CMD_BYTES, multiple of 8 */
 	uint32_t queue;       /* In: queue id; 0 = the client's default compute queue */
-	uint32_t flags;       /* In: 0 */
+	uint32_t flags;       /* In: NPU_SUBMIT_* (uapi 1.1) */
 	uint32_t pad;         /* In: 0 */
-	uint64_t seqno;       /* Out: fence value that signals completion */
+	uint64_t seqno;       /* Out: fence value that signals completion (per queue) */
 };
 
 /* ---- Waiting ------------------------------------------------------------------------------ */
@@ -162,8 +175,9 @@ struct npu_wait {
 	uint32_t flags;       /* In: 0 */
 	uint64_t completed;   /* Out: the queue's completed fence value */
 };
-/* Returns 0 when signalled, -ETIMEDOUT at the deadline. A job that faulted still signals:
- * its fault is read with NPU_IOCTL_GET_FAULT. */
+/* Returns 0 when signalled, -ETIMEDOUT at the deadline. Every job signals, whatever its
+ * status: a job that faulted, hung or was lost is read with NPU_IOCTL_GET_FAULT, and its
+ * status with NPU_IOCTL_JOB_WAIT (uapi 1.1). */
 
 /* ---- Faults ------------------------------------------------------------------------------- */
 #define NPU_FAULT_F_VALID      (1u << 0) /* a fault was returned */
@@ -183,11 +197,234 @@ struct npu_get_fault {
 	uint64_t pc;          /* Out: instruction index */
 	uint64_t addr;        /* Out: faulting address */
 	uint64_t insn;        /* Out: instruction word at pc */
-	uint32_t queue;       /* Out: the queue id as named in npu_submit.queue (0) */
+	uint32_t queue;       /* Out: the queue id as named in npu_submit.queue */
 	uint32_t pad;         /* Out: 0 */
 };
 /* With no fault to return, flags (no NPU_FAULT_F_VALID) and every other Out field but `lost`
  * are 0. `lost` counts the faults dropped since the previous GET_FAULT (then resets). */
+
+/* ==== uapi 1.1: queues, fences, events, limits, reset status, user memory =================== */
+
+/* ---- Commands ------------------------------------------------------------------------------
+ * SIGNAL_FENCE: when every earlier command of the queue has finished, the fence reaches
+ *   `value` (it never goes down: the device keeps the larger value).
+ * WAIT_FENCE: later commands of the queue start only once the fence is >= `value`. The queue
+ *   waits without occupying the engine; other queues run meanwhile.
+ * TIMESTAMP: writes the device clock (NPU_PARAM_TIMESTAMP_FREQ) as a little-endian u64 at
+ *   dst_addr when every earlier command of the queue has finished.
+ * BARRIER: later commands start after every earlier command has finished and its writes are
+ *   visible to the host and to every engine. (The queues of this device already run their
+ *   commands in order; the barrier makes it explicit for devices that overlap them.)
+ */
+struct npu_cmd_fence {
+	struct npu_cmd_header hdr;
+	uint32_t fence;       /* In: fence handle of this client */
+	uint32_t pad;         /* In: 0 */
+	uint64_t value;       /* In: > 0 */
+};
+
+struct npu_cmd_timestamp {
+	struct npu_cmd_header hdr;
+	uint64_t dst_addr;    /* In: device VA, 8-aligned, writable */
+};
+
+/* ---- Parameters the client (or, with NPU_SET_PARAM_DEVICE, the device) sets ---------------- */
+#define NPU_SET_PARAM_DEVICE (1u << 0) /* set the device default: every client that has not
+                                         * set its own value follows it */
+#define NPU_SET_PARAM_FLAGS_MASK NPU_SET_PARAM_DEVICE
+
+/* param: NPU_PARAM_HANG_TIMEOUT_MS, NPU_PARAM_LAUNCH_TIMEOUT_US, NPU_PARAM_MAX_INSNS,
+ * NPU_PARAM_BAN_THRESHOLD (device only). Read them back with GET_PARAM. */
+struct npu_set_param {
+	uint32_t param;       /* In */
+	uint32_t flags;       /* In: NPU_SET_PARAM_* */
+	uint64_t value;       /* In: client: 0 = follow the device default */
+};
+
+/* ---- Queues ------------------------------------------------------------------------------- */
+#define NPU_QUEUE_COMPUTE 0   /* every command */
+#define NPU_QUEUE_COPY    1   /* every command but LAUNCH; runs on the copy engine */
+
+#define NPU_QUEUE_PRIORITY_LOW    0
+#define NPU_QUEUE_PRIORITY_NORMAL 1 /* queue 0's */
+#define NPU_QUEUE_PRIORITY_HIGH   2
+
+#define NPU_ENGINE_COMPUTE_BIT (1u << 0)
+#define NPU_ENGINE_COPY_BIT    (1u << 1)
+
+#define NPU_MAX_QUEUES 64     /* per client, queue 0 included */
+
+/* Queue 0 (compute, normal priority) exists from open to close; it cannot be destroyed. */
+struct npu_queue_create {
+	uint32_t type;        /* In: NPU_QUEUE_COMPUTE or NPU_QUEUE_COPY */
+	uint32_t priority;    /* In: NPU_QUEUE_PRIORITY_* */
+	uint32_t flags;       /* In: 0 */
+	uint32_t queue;       /* Out: queue id, > 0 */
+};
+
+/* Work not yet finished on the queue is cancelled: its jobs signal with -ECANCELED. */
+struct npu_queue_destroy {
+	uint32_t queue;       /* In: id from QUEUE_CREATE */
+	uint32_t flags;       /* In: 0 */
+};
+
+#define NPU_SUBMIT_NONBLOCK (1u << 0) /* npu_submit.flags: -EBUSY instead of sleeping when the
+                                       * queue's ring is full */
+#define NPU_SUBMIT_FLAGS_MASK NPU_SUBMIT_NONBLOCK
+
+/* ---- Job status ----------------------------------------------------------------------------
+ * Every job (one SUBMIT) signals exactly once, with one of these statuses: */
+#define NPU_JOB_STATUS_EXPIRED 1 /* (not an errno) the job is older than the status history */
+/*   0            success
+ *   -EFAULT      the job faulted (details: GET_FAULT)
+ *   -ETIMEDOUT   the job hung and was killed by hang detection (GET_FAULT: NPU_FAULT_F_HANG)
+ *   -EAGAIN      lost to a device reset it did not cause, or to an internal device error:
+ *                nothing of it is guaranteed to have run; submit it again
+ *   -ECANCELED   cancelled before it finished: its queue was destroyed, its client closed or
+ *                was banned
+ *   -ENODEV      the device was lost (recovery failed)
+ */
+#define NPU_JOB_STATUS_HISTORY 16384 /* the newest jobs of a queue whose status is kept */
+
+/* Like NPU_IOCTL_WAIT, and also returns the job's status. */
+struct npu_job_wait {
+	uint32_t queue;       /* In: queue id */
+	uint32_t flags;       /* In: 0 */
+	uint64_t seqno;       /* In: <= the queue's last submitted seqno; 0 is always signalled */
+	int64_t timeout_ns;   /* In: absolute CLOCK_MONOTONIC deadline; 0 = poll */
+	uint64_t completed;   /* Out: the queue's completed fence value */
+	int32_t status;       /* Out: the job's status (above) */
+	uint32_t failed;      /* Out: jobs of this queue that signalled with an error, so far */
+};
+
+/* ---- Timeline fences -----------------------------------------------------------------------
+ * A fence is a 64-bit counter that only goes up, plus a sticky error. Handles are private to a
+ * client; EXPORT gives a token another client of the same device IMPORTs to get its own handle
+ * to the same fence. A fence lives while any handle or pending command refers to it. */
+#define NPU_MAX_WAIT_FENCES 64
+
+struct npu_fence_create {
+	uint64_t value;       /* In: initial value */
+	uint32_t flags;       /* In: 0 */
+	uint32_t handle;      /* Out: non-zero */
+};
+
+struct npu_fence_destroy {
+	uint32_t handle;      /* In */
+	uint32_t flags;       /* In: 0 */
+};
+
+/* Host signal: value must be greater than the fence's current value. */
+struct npu_fence_signal {
+	uint32_t handle;      /* In */
+	uint32_t flags;       /* In: 0 */
+	uint64_t value;       /* In */
+};
+
+/* error: 0, or why a signal that reached the fence did not come from a successful job:
+ * -EIO (a job that faulted or hung), -EAGAIN (device reset), -ECANCELED (its queue was
+ * destroyed or its client closed or banned), -ENODEV (device lost). The first error stays. */
+struct npu_fence_query {
+	uint32_t handle;      /* In */
+	uint32_t flags;       /* In: 0 */
+	uint64_t value;       /* Out: current value */
+	int32_t error;        /* Out */
+	uint32_t pad;         /* Out: 0 */
+};
+
+#define NPU_FENCE_WAIT_ANY (1u << 0) /* return when any fence is reached (default: all) */
+#define NPU_FENCE_WAIT_FLAGS_MASK NPU_FENCE_WAIT_ANY
+
+struct npu_fence_wait {
+	uint64_t handles;     /* In: user pointer to uint32_t[count] */
+	uint64_t values;      /* In: user pointer to uint64_t[count] */
+	uint32_t count;       /* In: 1 .. NPU_MAX_WAIT_FENCES */
+	uint32_t flags;       /* In: NPU_FENCE_WAIT_* */
+	int64_t timeout_ns;   /* In: absolute CLOCK_MONOTONIC deadline; 0 = poll */
+	uint32_t first;       /* Out: index of the first reached fence */
+	int32_t error;        /* Out: the first non-zero error among the reached fences, else 0 */
+};
+
+struct npu_fence_export {
+	uint32_t handle;      /* In */
+	uint32_t flags;       /* In: 0 */
+	uint64_t token;       /* Out: non-zero, unguessable; valid while the fence lives */
+};
+
+struct npu_fence_import {
+	uint64_t token;       /* In */
+	uint32_t flags;       /* In: 0 */
+	uint32_t handle;      /* Out */
+};
+
+/* ---- Event fd ------------------------------------------------------------------------------
+ * A Linux eventfd (non-blocking, close-on-exec) owned by the client: created by the first call,
+ * the same fd afterwards, closed by npu_drv_close() (do not close it yourself). It becomes
+ * readable whenever something this client may wait for has changed: a job of one of its
+ * queues signalled, a fence it has a handle to changed, its reset status changed. Read it to
+ * re-arm, then re-check with zero-timeout waits; a wake-up may be spurious. */
+struct npu_get_eventfd {
+	uint32_t flags;       /* In: 0 */
+	int32_t fd;           /* Out */
+};
+
+/* ---- Reset status ----------------------------------------------------------------------- */
+#define NPU_RESET_NONE     0
+#define NPU_RESET_INNOCENT 1 /* a device reset happened that this client did not cause */
+#define NPU_RESET_GUILTY   2 /* work of this client hung and was killed */
+
+#define NPU_CLIENT_BANNED      (1u << 0) /* submits fail with -EPERM */
+#define NPU_CLIENT_DEVICE_LOST (1u << 1) /* submits fail with -ENODEV; close and open again */
+
+struct npu_reset_status {
+	uint32_t flags;          /* In: 0 */
+	uint32_t status;         /* Out: NPU_RESET_*, the worst since the previous query */
+	uint32_t device_resets;  /* Out: device resets since the device was powered on */
+	uint32_t guilty;         /* Out: hangs of this client's work since open */
+	uint32_t innocent;       /* Out: device resets this client did not cause, since open */
+	uint32_t state;          /* Out: NPU_CLIENT_* */
+};
+
+/* ---- User memory: host memory the device reaches by DMA ----------------------------------- */
+/* Registers [user_ptr, user_ptr + size) for the device: the driver pins it and maps it into the
+ * client's device address space through the device's IOMMU. Any alignment; the device reaches
+ * exactly these bytes (anything else in the pages around them faults). The memory must stay
+ * allocated until the BO is freed and idle. BO_INFO reports NPU_BO_USERPTR; no mmap. */
+struct npu_bo_userptr {
+	uint64_t user_ptr;    /* In: non-zero */
+	uint64_t size;        /* In: > 0 */
+	uint32_t flags;       /* In: NPU_BO_READ_ONLY or 0 */
+	uint32_t handle;      /* Out */
+	uint64_t dev_addr;    /* Out: device VA of user_ptr's first byte */
+};
+
+/* ---- Fault injection (tests) ------------------------------------------------------------------
+ * Only when the device was powered on with NPU_FAULT_INJECTION=1 in the environment; else
+ * -EPERM. */
+#define NPU_INJECT_LOST_IRQ     1 /* the device drops its next `count` interrupts */
+#define NPU_INJECT_CP_STALL     2 /* the command processors stop until the next device reset */
+#define NPU_INJECT_RESET_FAIL   3 /* the next `count` device resets fail */
+#define NPU_INJECT_ALLOC_FAIL   4 /* the device's next `count` internal allocations fail */
+#define NPU_INJECT_DEVICE_RESET 5 /* the driver resets the device now (count must be 1) */
+
+struct npu_inject {
+	uint32_t what;        /* In: NPU_INJECT_* */
+	uint32_t count;       /* In: 1 .. 1000000 */
+	uint32_t flags;       /* In: 0 */
+	uint32_t pad;         /* In: 0 */
+};
+
+/* ---- GET_FAULT additions -------------------------------------------------------------------- */
+#define NPU_FAULT_F_COPY_ENGINE (1u << 3) /* raised by the copy engine (else the compute engine:
+                                           * an NPU core, or its command processor) */
+#define NPU_FAULT_F_HANG        (1u << 4) /* hang detection killed the job (code WATCHDOG) */
+#define NPU_FAULT_F_RESET       (1u << 5) /* killing it took a device reset */
+#define NPU_FAULT_F_LOST        (1u << 6) /* not a fault of the job: it was lost; `code` is an
+                                           * NPU_FAULT_CODE_* */
+#define NPU_FAULT_CODE_RESET        0x100 /* lost to a device reset (innocent): retry */
+#define NPU_FAULT_CODE_CANCELED     0x101 /* cancelled: queue destroyed or client banned */
+#define NPU_FAULT_CODE_DEVICE_LOST  0x102 /* the device was lost */
+#define NPU_FAULT_CODE_DEVICE_ERROR 0x103 /* internal device error (e.g. out of memory): retry */
 
 /* ---- Request numbers ---------------------------------------------------------------------- */
 #define NPU_IOCTL_GET_PARAM  NPU_IOWR(0x00, struct npu_get_param)
@@ -197,6 +434,22 @@ struct npu_get_fault {
 #define NPU_IOCTL_SUBMIT     NPU_IOWR(0x04, struct npu_submit)
 #define NPU_IOCTL_WAIT       NPU_IOWR(0x05, struct npu_wait)
 #define NPU_IOCTL_GET_FAULT  NPU_IOWR(0x06, struct npu_get_fault)
+/* uapi 1.1 */
+#define NPU_IOCTL_SET_PARAM     NPU_IOW(0x07, struct npu_set_param)
+#define NPU_IOCTL_QUEUE_CREATE  NPU_IOWR(0x08, struct npu_queue_create)
+#define NPU_IOCTL_QUEUE_DESTROY NPU_IOW(0x09, struct npu_queue_destroy)
+#define NPU_IOCTL_JOB_WAIT      NPU_IOWR(0x0a, struct npu_job_wait)
+#define NPU_IOCTL_FENCE_CREATE  NPU_IOWR(0x0b, struct npu_fence_create)
+#define NPU_IOCTL_FENCE_DESTROY NPU_IOW(0x0c, struct npu_fence_destroy)
+#define NPU_IOCTL_FENCE_SIGNAL  NPU_IOW(0x0d, struct npu_fence_signal)
+#define NPU_IOCTL_FENCE_QUERY   NPU_IOWR(0x0e, struct npu_fence_query)
+#define NPU_IOCTL_FENCE_WAIT    NPU_IOWR(0x0f, struct npu_fence_wait)
+#define NPU_IOCTL_FENCE_EXPORT  NPU_IOWR(0x10, struct npu_fence_export)
+#define NPU_IOCTL_FENCE_IMPORT  NPU_IOWR(0x11, struct npu_fence_import)
+#define NPU_IOCTL_GET_EVENTFD   NPU_IOWR(0x12, struct npu_get_eventfd)
+#define NPU_IOCTL_RESET_STATUS  NPU_IOWR(0x13, struct npu_reset_status)
+#define NPU_IOCTL_BO_USERPTR    NPU_IOWR(0x14, struct npu_bo_userptr)
+#define NPU_IOCTL_INJECT        NPU_IOW(0x15, struct npu_inject)
 
 NPU_STATIC_ASSERT(sizeof(struct npu_get_param) == 16, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_bo_create) == 32, "ABI");
@@ -209,6 +462,23 @@ NPU_STATIC_ASSERT(sizeof(struct npu_cmd_fill) == 32, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_submit) == 32, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_wait) == 32, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_get_fault) == 56, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_cmd_fence) == 24, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_cmd_timestamp) == 16, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_set_param) == 16, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_create) == 16, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_destroy) == 8, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_job_wait) == 40, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_fence_create) == 16, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_fence_destroy) == 8, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_fence_signal) == 16, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_fence_query) == 24, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_fence_wait) == 40, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_fence_export) == 16, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_fence_import) == 16, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_get_eventfd) == 8, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_reset_status) == 24, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_bo_userptr) == 32, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_inject) == 16, "ABI");
 
 /* ---- Entry points ------------------------------------------------------------------------- */
 /* Device nodes are named "npu0", "npu1", ... (a leading "/dev/" is accepted). The number of

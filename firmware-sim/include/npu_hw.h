@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define NPU_HW_IF_VERSION_MAJOR 1
-#define NPU_HW_IF_VERSION_MINOR 0
+#define NPU_HW_IF_VERSION_MINOR 1
 #define NPU_HW_IF_VERSION ((NPU_HW_IF_VERSION_MAJOR << 16) | NPU_HW_IF_VERSION_MINOR)
 
 #define NPU_HW_ID_MAGIC 0x4e505531u /* "NPU1" */
@@ -55,6 +55,36 @@ extern "C" {
 #define NPU_REG_IRQ_MASK      0x034 /* RW: bit q enables queue q's interrupt */
 #define NPU_REG_IRQ_ACK       0x038 /* WO: write 1 to clear a bit of IRQ_STATUS */
 #define NPU_REG_PAGE_SIZE     0x03c /* RO: MMU page size in bytes */
+/* Interface 1.1 */
+#define NPU_REG_ENGINES       0x040 /* RO: NPU_ENGINE_* bits: the engines the device has */
+#define NPU_REG_ENGINE_QUEUE(e) (0x044u + 4u * (uint32_t)(e)) /* RO: queue whose packet engine e
+                                     * is executing now, NPU_ENGINE_IDLE if none */
+#define NPU_REG_ENGINE_PROGRESS(e) (0x060u + 4u * (uint32_t)(e)) /* RO: progress events of
+                                     * engine e, free running: a packet done, a program instance
+                                     * started, a kernel DMA transfer done, 64 KiB of a COPY or
+                                     * FILL moved. Retired instructions are not progress: a
+                                     * kernel spinning without memory traffic makes none. The
+                                     * events belong to the queue in ENGINE_QUEUE(e). */
+#define NPU_REG_FENCE_NOTIFY  0x050 /* WO: the host changed a fence in memory: queues waiting on
+                                     * fences look again */
+#define NPU_REG_TIMESTAMP_LO  0x058 /* RO: device clock, NPU_TIMESTAMP_HZ; read LO first, it */
+#define NPU_REG_TIMESTAMP_HI  0x05c /*     latches HI */
+#define NPU_REG_INJECT        0x080 /* WO: fault injection (tests): NPU_INJECT_* | count << 8 */
+
+#define NPU_ENGINE_COMPUTE    0     /* LAUNCH and everything else */
+#define NPU_ENGINE_COPY       1     /* a second command processor: every packet but LAUNCH */
+#define NPU_NUM_ENGINES       2
+#define NPU_ENGINE_IDLE       0xffffffffu
+#define NPU_TIMESTAMP_HZ      1000000000ull
+
+/* Fault injection: what the device does wrong on purpose, `count` times (1..2^24-1). */
+#define NPU_HW_INJECT_LOST_IRQ   1 /* drop the next `count` interrupts (status bit not raised) */
+#define NPU_HW_INJECT_CP_STALL   2 /* every engine stops taking packets until the next RESET */
+#define NPU_HW_INJECT_RESET_FAIL 3 /* the next `count` RESETs fail: STATUS = FAILED, BOOT is
+                                    * ignored until a RESET succeeds */
+#define NPU_HW_INJECT_ALLOC_FAIL 4 /* the next `count` internal allocations of the device fail
+                                    * (a LAUNCH then faults with NPU_FAULT_DEVICE_ERROR; dma_map
+                                    * returns -ENOMEM) */
 
 #define NPU_STATUS_READY      (1u << 0) /* firmware booted and accepting work */
 #define NPU_STATUS_FAILED     (1u << 1) /* firmware failed; only a reset helps */
@@ -63,7 +93,9 @@ extern "C" {
 #define NPU_CONTROL_RESET     2u /* stop all queues and cores, lose all queue state */
 /* RESET is synchronous: when the write returns, no packet is in flight and the device no
  * longer touches device memory; STATUS, IRQ_STATUS/MASK and every queue register are 0,
- * and the driver writes BOOT again. RESET|BOOT in one write does both, in that order. */
+ * and the driver writes BOOT again. RESET|BOOT in one write does both, in that order.
+ * Device memory (and the IOMMU's mappings) survive a RESET. A RESET that fails leaves
+ * STATUS = FAILED; only another RESET can bring the device back. */
 
 #define NPU_MAX_HW_QUEUES     32
 
@@ -82,17 +114,27 @@ extern "C" {
 #define NPU_QREG_STATUS_HI    0x20
 #define NPU_QREG_CONTROL      0x24 /* RW: NPU_QCTL_* */
 #define NPU_QREG_STATE        0x28 /* RO: NPU_QSTATE_* */
+/* Interface 1.1 */
+#define NPU_QREG_PRIORITY     0x2c /* RW: 0..3; an engine serves the highest priority queue
+                                    * with runnable work first, equal ones round robin */
+#define NPU_QREG_ENGINE       0x30 /* RW: NPU_ENGINE_*, written while disabled (ignored when
+                                    * enabled, or when the device lacks the engine) */
 
 /* Clearing ENABLE is synchronous: a packet of this queue in flight is abandoned (HEAD stays
  * before it, nothing of it is reported), a fault is forgotten, and when the write returns
  * the device no longer touches the queue's ring, status record or page tables. */
 #define NPU_QCTL_ENABLE       (1u << 0) /* device processes the ring */
 #define NPU_QCTL_RESUME       (1u << 1) /* WO: leave the FAULTED state after the driver read the fault */
+#define NPU_QCTL_KILL         (1u << 2) /* WO (1.1): the packet of this queue in flight ends as a
+                                         * fault: NPU_TRAP_WATCHDOG with NPU_FAULT_KILLED (a
+                                         * running kernel reports core, pc, insn); FAULTED as for
+                                         * any fault. Ignored when no packet of it is in flight. */
 
 #define NPU_QSTATE_IDLE       0 /* ring empty */
 #define NPU_QSTATE_BUSY       1 /* executing packets */
 #define NPU_QSTATE_FAULTED    2 /* stopped after a fault; waits for NPU_QCTL_RESUME */
 #define NPU_QSTATE_DISABLED   3
+#define NPU_QSTATE_WAITING    4 /* (1.1) stopped at a WAIT packet whose fence is not reached */
 
 /* ---- Device MMU ------------------------------------------------------------------------
  * Two-level page tables in device memory, 64 KiB pages, 40-bit device virtual addresses.
@@ -108,6 +150,8 @@ extern "C" {
 #define NPU_PTE_VALID         (1ull << 0)
 #define NPU_PTE_WRITE         (1ull << 1)
 #define NPU_PTE_ADDR_MASK     (~(NPU_PAGE_SIZE - 1) & ((1ull << 48) - 1))
+#define NPU_PTE_SYSTEM        (1ull << 2) /* (1.1) the address is a bus address (IOVA) of host
+                                           * memory mapped by ops->dma_map, not device memory */
 #define NPU_VA_L1(va)         (((va) >> 28) & 0xfffu)
 #define NPU_VA_L2(va)         (((va) >> 16) & 0xfffu)
 
@@ -131,6 +175,10 @@ struct npu_hw_queue_status {
 };
 #define NPU_FAULT_WRITE       (1u << 0) /* the faulting access was a write */
 #define NPU_FAULT_INSN_VALID  (1u << 1) /* fault_pc / fault_insn refer to a kernel instruction */
+#define NPU_FAULT_KILLED      (1u << 2) /* (1.1) the fault is the driver's NPU_QCTL_KILL */
+#define NPU_FAULT_DEVICE_ERROR (1u << 3) /* (1.1) the device failed internally (e.g. out of
+                                          * memory), not the job: retrying may succeed */
+#define NPU_FAULT_COPY_ENGINE (1u << 4) /* (1.1) raised by the copy engine */
 #define NPU_FAULT_CORE_NONE   0xffffffffu /* fault_core when no core was involved */
 
 /* ---- Ring packets ----------------------------------------------------------------------
@@ -148,6 +196,12 @@ struct npu_hw_pkt_header {
 #define NPU_PKT_COPY     2 /* device VA -> device VA */
 #define NPU_PKT_FILL     3 /* fill with a 32-bit pattern */
 #define NPU_PKT_FENCE    4 /* write seqno to the status record and raise the queue's interrupt */
+/* Interface 1.1. Fence packets address a struct npu_hw_fence by *physical* address: rings are
+ * written by the driver only (never mapped for a client), which alone fills these in. */
+#define NPU_PKT_SIGNAL   5 /* fence.value = max(value, fence.value); raise the interrupt */
+#define NPU_PKT_WAIT     6 /* hold the queue until fence.value >= value (NPU_QSTATE_WAITING) */
+#define NPU_PKT_TIMESTAMP 7 /* write the device clock (u64) at dst_va, through the MMU */
+#define NPU_PKT_BARRIER  8 /* every earlier packet done and its writes visible */
 
 #define NPU_HW_MAX_ARGS  32
 
@@ -185,7 +239,33 @@ struct npu_hw_pkt_fence {
 	uint64_t seqno;
 };
 
+/* SIGNAL and WAIT. After a fault, while the device skips the rest of the faulted job, it still
+ * executes the job's SIGNALs, first setting the fence's error to NPU_HW_FENCE_ERR_JOB (if 0),
+ * so that nothing waiting on them waits forever; it skips its WAITs. */
+struct npu_hw_pkt_fence_op {
+	struct npu_hw_pkt_header hdr;
+	uint64_t fence_pa;      /* 16-aligned, inside device memory, else BAD_PACKET */
+	uint64_t value;
+};
+
+struct npu_hw_pkt_timestamp {
+	struct npu_hw_pkt_header hdr;
+	uint64_t dst_va;        /* 8-aligned */
+};
+
+/* A fence in device memory (16 bytes, 16-aligned). */
+struct npu_hw_fence {
+	uint64_t value;         /* only goes up */
+	uint32_t error;         /* 0, or the first error of a signal: NPU_HW_FENCE_ERR_* */
+	uint32_t pad;
+};
+#define NPU_HW_FENCE_ERR_JOB  1 /* signalled by the device while skipping a faulted job */
+/* Values >= 0x100 are the driver's own (it signals fences itself when it has to). */
+
 NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_header) == 8, "packet header is 8 bytes");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_fence_op) == 24, "fence packet");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_timestamp) == 16, "timestamp packet");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_fence) == 16, "fence record");
 NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_launch) % 8 == 0, "packets are 8-byte words");
 NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_copy) % 8 == 0, "packets are 8-byte words");
 NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_fill) % 8 == 0, "packets are 8-byte words");
@@ -214,9 +294,19 @@ struct npu_hw_ops {
 	/* Install the interrupt handler, called from a device thread while IRQ_STATUS & IRQ_MASK
 	 * is non-zero and after every change of it; the handler acks through IRQ_ACK. */
 	void (*set_isr)(struct npu_hw *hw, npu_hw_isr_fn fn, void *arg);
+	/* (1.1) Host memory for the device, like the kernel's DMA API with an IOMMU: makes
+	 * exactly [host, host + size) reachable at bus address *iova (a PTE with NPU_PTE_SYSTEM
+	 * names the 64 KiB bus page; *iova % 65536 == (uintptr_t)host % 65536, so device pages
+	 * line up with host addresses). Any other byte of those bus pages faults. The caller
+	 * keeps the memory valid until dma_unmap. Returns 0, -EINVAL or -ENOMEM. Both may be
+	 * NULL: the device cannot reach host memory. */
+	int (*dma_map)(struct npu_hw *hw, void *host, uint64_t size, uint64_t *iova);
+	/* The device must no longer use the mapping (its queues idle or disabled). */
+	void (*dma_unmap)(struct npu_hw *hw, uint64_t iova);
 };
 
-/* The simulated device (firmware-sim). Config keys: cores, sram, mem, clock_khz, queues;
+/* The simulated device (firmware-sim). Config keys: cores, sram, mem, clock_khz, queues,
+ * copy_engine (0/1);
  * sizes accept K/M/G suffixes. NPU_SIM_CONFIG in the environment supplies defaults. */
 extern const struct npu_hw_ops npu_sim_hw_ops;
 

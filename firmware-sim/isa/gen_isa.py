@@ -83,6 +83,7 @@ class Spec:
     sregs: dict  # name -> (id, doc)
     traps: dict  # name -> (code, doc)
     timing: dict  # name -> {base, per_bytes, per_lanes}
+    writable: set = field(default_factory=set)  # names of sregs that csrw may write
     insns: list = field(default_factory=list)
     declared: set = field(default_factory=set)  # field names, including rejected ones
     declared_timing: set = field(default_factory=set)  # likewise for timing classes
@@ -186,7 +187,16 @@ def load_spec(path: Path) -> Spec:
         c.error(f"[isa] page_size: {page_size} is not a power of two")
 
     fields = _check_fields(c, raw["fields"], word_bits, num_regs)
-    sregs = _check_named_ids(c, "sregs", raw.get("sregs", {}), "id", 0, ("COUNT",))
+    sregs = _check_named_ids(c, "sregs", raw.get("sregs", {}), "id", 0, ("COUNT",),
+                             ("writable",))
+    writable = set()
+    if isinstance(raw.get("sregs"), dict):
+        for sname, entry in raw["sregs"].items():
+            flag = entry.get("writable", False) if isinstance(entry, dict) else False
+            if not isinstance(flag, bool):
+                c.error(f"[sregs] {sname}: writable must be true or false, not {flag!r}")
+            elif flag and sname in sregs:
+                writable.add(sname)
     traps = _check_named_ids(c, "traps", raw.get("traps", {}), "code", 1,
                              ("NONE", "COUNT", "UNKNOWN"))
     if "ILLEGAL_INSN" not in traps:
@@ -199,7 +209,7 @@ def load_spec(path: Path) -> Spec:
                 c.error(f"[sregs] {sname}: id {sid} does not fit field 'sreg' ({width} bits)")
 
     spec = Spec(str(path), name, (major, minor), word_bits, num_regs, page_size, fields, sregs,
-                traps, timing)
+                traps, timing, writable)
     if isinstance(raw["fields"], dict):
         spec.declared = set(raw["fields"])
     if isinstance(raw.get("timing"), dict):
@@ -266,7 +276,8 @@ def _check_fields(c: Checker, raw, word_bits: int, num_regs: int) -> dict:
     return fields
 
 
-def _check_named_ids(c: Checker, table: str, raw, key: str, lo: int, reserved) -> dict:
+def _check_named_ids(c: Checker, table: str, raw, key: str, lo: int, reserved,
+                     optional=()) -> dict:
     out: dict[str, tuple[int, str]] = {}
     if not isinstance(raw, dict):
         c.error(f"[{table}]: must be a table")
@@ -274,7 +285,8 @@ def _check_named_ids(c: Checker, table: str, raw, key: str, lo: int, reserved) -
     seen: dict[int, str] = {}
     for name, entry in raw.items():
         where = f"[{table}] {name}"
-        if not c.string(where, name, UPPER_NAME_RE) or not c.keys(where, entry, (key, "doc")):
+        if (not c.string(where, name, UPPER_NAME_RE)
+                or not c.keys(where, entry, (key, "doc"), optional)):
             continue
         if name in reserved:
             c.error(f"{where}: the name {name} is reserved")
@@ -567,6 +579,8 @@ def gen_header(spec: Spec, label: str) -> str:
     w("const char *npu_trap_doc(uint32_t code);")
     w("/* \"CORE_ID\"; NULL if unknown. */")
     w("const char *npu_sreg_name(uint32_t id);")
+    w("/* 1 if csrw may write special register id, else 0 (read-only or unknown). */")
+    w("int npu_sreg_writable(uint32_t id);")
     w("/* Disassembles one word: \"add r1, r2, r3\", \"lw r4, -8(r2)\",")
     w(" * \"beq r1, r0, -3\" (targets as a signed offset in instructions), \"csrr r5, CORE_ID\"")
     w(" * (an unknown sreg as its number), an illegal word as")
@@ -746,6 +760,18 @@ def gen_source(spec: Spec, label: str) -> str:
     w("\treturn npu_sreg_names[id];")
     w("}")
     w("")
+    w(f"static const uint8_t npu_sreg_wr[{max(n_sregs, 1)}] = {{")
+    for sid in range(max(n_sregs, 1)):
+        w(f"\t{1 if sr.get(sid) in spec.writable else 0}, /* {sr.get(sid, '-')} */")
+    w("};")
+    w("")
+    w("int npu_sreg_writable(uint32_t id)")
+    w("{")
+    w("\tif (id >= NPU_SREG_COUNT)")
+    w("\t\treturn 0;")
+    w("\treturn npu_sreg_wr[id];")
+    w("}")
+    w("")
     w("struct npu_out {")
     w("\tchar *buf;")
     w("\tsize_t size, len;")
@@ -877,6 +903,9 @@ def gen_tables(spec: Spec, label: str) -> str:
         w(f"    {name!r}: ({sid}, {doc!r}),")
     w("}")
     w("")
+    w("# special registers that csrw may write (the others are read-only)")
+    w(f"SREG_WRITABLE = frozenset({sorted(spec.writable)!r})")
+    w("")
     w("# name: (code, doc); code 0 means no trap")
     w("TRAPS = {")
     for name, (code, doc) in spec.traps.items():
@@ -914,6 +943,10 @@ def gen_markdown(spec: Spec, label: str) -> str:
       "and writes to it are discarded (`zero` is an alias).")
     w(f"- Device MMU page size: {spec.page_size} bytes.")
     w("- Branch targets are signed offsets in instructions from the branch itself.")
+    w("- Numerics (integer wrap and saturation, rounding, NaN, denormals, accumulation order,")
+    w("  the exact algorithms of the transcendental functions), the element types, the check")
+    w("  order of every instruction and the trap address it reports, and the synchronisation")
+    w("  model are in [numerics.md](numerics.md); this page is the per-instruction summary.")
     w("")
     w("## Fields")
     w("")
@@ -934,10 +967,15 @@ def gen_markdown(spec: Spec, label: str) -> str:
     w("")
     w("## Special registers")
     w("")
-    w("| id | name | meaning |")
-    w("|---|---|---|")
+    w("Read with `csrr rd, NAME`; the writable ones (configuration registers of the DMA,")
+    w("matrix and vector units) are written with `csrw NAME, rs1` and start at 0 in every")
+    w("program instance.")
+    w("")
+    w("| id | name | access | meaning |")
+    w("|---|---|---|---|")
     for name, (sid, doc) in sorted(spec.sregs.items(), key=lambda kv: kv[1][0]):
-        w(f"| {sid} | `{name}` | {md_cell(doc)} |")
+        acc = "read/write" if name in spec.writable else "read"
+        w(f"| {sid} | `{name}` | {acc} | {md_cell(doc)} |")
     w("")
     w("## Trap codes")
     w("")

@@ -1,5 +1,7 @@
 """`python -m npu demo`: runs a short job on the embedded simulated NPU and says what it did.
-`python -m npu info`: lists the devices."""
+`python -m npu info`: lists the devices.
+`python -m npu --pkgconfigdir` / `--includedir` / `--libdir` / `--cflags` / `--libs`: where the
+C SDK is, for build systems (e.g. PKG_CONFIG_PATH=$(python -m npu --pkgconfigdir))."""
 
 from __future__ import annotations
 
@@ -104,10 +106,39 @@ def info() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m npu", description=__doc__)
-    ap.add_argument("command", choices=["demo", "info"], nargs="?", default="demo")
+    ap = argparse.ArgumentParser(prog="python -m npu", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["demo", "info"], nargs="?", default=None)
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--pkgconfigdir", action="store_true",
+                       help="print the directory holding npu.pc (for PKG_CONFIG_PATH)")
+    where.add_argument("--includedir", action="store_true",
+                       help="print the include directory (npu.get_include())")
+    where.add_argument("--libdir", action="store_true",
+                       help="print the directory holding libnpu.so.0")
+    where.add_argument("--cflags", action="store_true", help="print compiler flags")
+    where.add_argument("--libs", action="store_true", help="print linker flags")
+    where.add_argument("--version", action="store_true",
+                       help="print the package and libnpu versions")
     args = ap.parse_args(argv)
-    return demo() if args.command == "demo" else info()
+    if args.pkgconfigdir:
+        print(npu.get_pkgconfig_dir())
+    elif args.includedir:
+        print(npu.get_include())
+    elif args.libdir:
+        print(npu.get_library_dir())
+    elif args.cflags:
+        print(f"-I{npu.get_include()}")
+    elif args.libs:
+        d = npu.get_library_dir()
+        print(f"-L{d} -Wl,-rpath,{d} -lnpu")
+    elif args.version:
+        print(f"open-npu {npu.__version__}, libnpu {'.'.join(map(str, npu.version()))}")
+    elif args.command == "info":
+        return info()
+    else:
+        return demo()
+    return 0
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Assembly syntax
         csrr r2, PROGRAM_ID   ; special registers by name or number
         li r3, 0x10           ; numbers: decimal, 0x hex, 0b binary, optionally negative
         li r7, table          ; a constant label: its byte offset in the constant section
+        li r8, f32(0.5)       ; the binary32 bit pattern of a float (decimal, hex, inf, nan)
         lw r4, 8(r2)          ; memory operands off(reg); "(r2)" means 0(r2)
         beq r1, r0, done      ; targets: a label, or a number = offset in instructions
         dma.ld r5, r1, r6, 0
@@ -450,6 +451,7 @@ _LABEL_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.$]*)\s*:")
 _HEAD_RE = re.compile(r"\s*(\.?[A-Za-z_][A-Za-z0-9_.]*)")
 _NUMBER_RE = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)")
 _REG_RE = re.compile(r"[rR]([0-9]+)")
+_F32_RE = re.compile(r"[fF]32\(\s*(.*?)\s*\)")
 _MEM_RE = re.compile(r"(.*?)\(\s*(.*?)\s*\)\s*")
 _INT_DATA = {".byte": 1, ".half": 2, ".word": 4, ".dword": 8}
 _FLOAT_DATA = {".float": "<f", ".double": "<d"}
@@ -785,6 +787,9 @@ class _Assembler:
                                       f"{p.kernel.info.name!r} (declared: {declared})")
         if _NUMBER_RE.fullmatch(text):
             return self.check_range(f, tok, _parse_int(text))
+        m = _F32_RE.fullmatch(text)
+        if m and f.kind in ("simm", "uimm") and f.width >= 32:
+            return self.check_range(f, tok, self.f32_bits(f, tok, m.group(1)))
         if not _NAME_RE.fullmatch(text):
             raise self.error(tok.col, f"expected a number or label for operand {f.name}, "
                                       f"found {text!r}")
@@ -796,6 +801,20 @@ class _Assembler:
                 raise self.error(tok.col, f"{text!r} is a constant label, not a branch target")
             return self.check_range(f, tok, label.value - p.pc)
         return self.check_range(f, tok, label.value)
+
+    def f32_bits(self, f: _Field, tok: _Tok, text: str) -> int:
+        """The binary32 bit pattern of ``f32(VALUE)`` (VALUE: a decimal or hex float, inf,
+        nan), as the field's signed or unsigned 32-bit value."""
+        try:
+            v = float.fromhex(text) if re.match(r"[+-]?0[xX]", text) else float(text)
+            bits = struct.unpack("<I", struct.pack("<f", v))[0]
+        except ValueError:
+            raise self.error(tok.col, f"invalid float {text!r} in f32(...)") from None
+        except OverflowError:
+            raise self.error(tok.col, f"{text} does not fit f32") from None
+        if f.kind == "simm" and bits >= 1 << 31:
+            bits -= 1 << 32
+        return bits
 
     def check_range(self, f: _Field, tok: _Tok, value: int) -> int:
         if not f.lo <= value <= f.hi:

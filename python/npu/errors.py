@@ -33,7 +33,7 @@ class NotFoundError(NpuError, LookupError):
 
 
 class OutOfMemoryError(NpuError, MemoryError):
-    """Device memory is exhausted."""
+    """Device memory is exhausted: ``requested`` bytes did not fit, ``free`` were left."""
 
     def __init__(self, code, name, call, message, requested=None, free=None):
         super().__init__(code, name, call, message)
@@ -49,6 +49,14 @@ class NoDeviceError(NpuError, RuntimeError):
     """The device does not exist or could not be started."""
 
 
+class NotSupportedError(NpuError, NotImplementedError):
+    """The device or driver does not offer this (yet)."""
+
+
+class NotReadyError(NpuError):
+    """The work has not completed yet (from a query)."""
+
+
 class KernelFault(NpuError, RuntimeError):
     """A kernel (or a copy/fill command) faulted on the device.
 
@@ -62,7 +70,7 @@ class KernelFault(NpuError, RuntimeError):
         super().__init__(code, name, call, message)
         self.trap = trap
         self.kernel = kernel
-        self.core = core
+        self.core = None if core == 0xFFFFFFFF else core  # None: no NPU core raised it
         self.pc = pc if has_insn else None
         self.insn = insn if has_insn else None
         self.disasm = disasm if has_insn else None
@@ -73,6 +81,9 @@ class KernelFault(NpuError, RuntimeError):
 _BY_NAME = {
     "NPU_ERROR_INVALID_VALUE": InvalidValueError,
     "NPU_ERROR_INVALID_ADDRESS": InvalidValueError,
+    "NPU_ERROR_BAD_HANDLE": InvalidValueError,
+    "NPU_ERROR_NOT_SUPPORTED": NotSupportedError,
+    "NPU_ERROR_NOT_READY": NotReadyError,
     "NPU_ERROR_INVALID_IMAGE": InvalidImageError,
     "NPU_ERROR_NOT_FOUND": NotFoundError,
     "NPU_ERROR_OUT_OF_MEMORY": OutOfMemoryError,
@@ -82,4 +93,10 @@ _BY_NAME = {
 
 
 def error_class(name: str) -> type[NpuError]:
+    """The exception class for a libnpu error name (``NpuError`` for any other)."""
     return _BY_NAME.get(name, NpuError)
+
+
+def misuse(call: str, message: str) -> InvalidValueError:
+    """A ValueError-compatible NpuError for misuse caught in Python before calling libnpu."""
+    return InvalidValueError(-22, "NPU_ERROR_INVALID_VALUE", call, message)

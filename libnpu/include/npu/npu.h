@@ -10,12 +10,22 @@
  *   - Device memory is addressed by integer device pointers (npu_deviceptr_t).
  *   - Structs that may grow start with `struct_size`, set by the caller to sizeof(the struct
  *     it was compiled with); libnpu fills or reads only that much.
- *   - Work on a device runs in submission order on the device's default queue. Launches and
- *     device-to-device copies are asynchronous; host copies wait for earlier work first (as a
- *     synchronous copy does in other accelerator runtimes). Errors of asynchronous work (a
- *     kernel fault) are returned by the next call that waits: npu_device_synchronize() or a
- *     host copy. Each fault is returned once; the device keeps working.
+ *   - Work runs in submission order within a stream (npu_stream_t); the NULL stream is the
+ *     device's default stream. Launches, device-to-device copies and fills are asynchronous;
+ *     synchronous host copies wait for all earlier work of the device first (as a synchronous
+ *     copy does in other accelerator runtimes). Errors of asynchronous work (a kernel fault)
+ *     are returned by the next call that waits for that work: npu_device_synchronize(),
+ *     npu_stream_synchronize(), npu_event_synchronize() or a host copy. Each fault is returned
+ *     once; the device keeps working.
+ *   - Thread safety: every function may be called from any thread; one device, stream or
+ *     event may be used from several threads at once. Destroying an object that another
+ *     thread is still using is the caller's bug.
+ *   - Symbols: only functions marked NPU_API are exported (libnpu.so.0, version node
+ *     LIBNPU_0); everything else in the library is hidden.
  *   [in] / [out] mark parameters.
+ *
+ * Build against the installed SDK with pkg-config (package "npu"); `python -m npu
+ * --pkgconfigdir` prints the directory to put on PKG_CONFIG_PATH.
  */
 #ifndef NPU_NPU_H
 #define NPU_NPU_H
@@ -31,6 +41,7 @@ extern "C" {
 #define NPU_VERSION_MINOR 1
 #define NPU_VERSION_PATCH 0
 #define NPU_VERSION ((NPU_VERSION_MAJOR * 10000) + (NPU_VERSION_MINOR * 100) + NPU_VERSION_PATCH)
+#define NPU_VERSION_STRING "0.1.0"
 
 #if defined(_WIN32)
 #define NPU_API
@@ -43,6 +54,8 @@ typedef uint64_t npu_deviceptr_t;
 typedef struct npu_device npu_device_t;
 typedef struct npu_module npu_module_t;
 typedef struct npu_kernel npu_kernel_t;
+typedef struct npu_stream npu_stream_t;
+typedef struct npu_event npu_event_t;
 
 /* Result codes: 0 or a negative errno value (Linux numbering). */
 #define NPU_SUCCESS                 0
@@ -51,6 +64,7 @@ typedef struct npu_kernel npu_kernel_t;
 #define NPU_ERROR_KERNEL_FAULT     (-5)   /* EIO: a kernel or command faulted on the device */
 #define NPU_ERROR_INVALID_IMAGE    (-8)   /* ENOEXEC: malformed kernel binary */
 #define NPU_ERROR_BAD_HANDLE       (-9)   /* EBADF */
+#define NPU_ERROR_NOT_READY        (-11)  /* EAGAIN: the work has not completed yet (a query) */
 #define NPU_ERROR_OUT_OF_MEMORY    (-12)  /* ENOMEM */
 #define NPU_ERROR_INVALID_ADDRESS  (-14)  /* EFAULT: not a device pointer of this device */
 #define NPU_ERROR_BUSY             (-16)  /* EBUSY */
@@ -67,7 +81,8 @@ NPU_API const char *npu_error_string(npu_result_t result);
  * where), "" if none. Valid until this thread's next libnpu call. */
 NPU_API const char *npu_last_error_message(void);
 
-/* Runtime version, NPU_VERSION of the library actually loaded. */
+/* Runtime version, NPU_VERSION of the library actually loaded (compare with the NPU_VERSION
+ * a program was compiled with: same major, runtime minor >= compiled minor). */
 NPU_API int npu_get_version(void);
 
 /* ---- Devices ------------------------------------------------------------------------- */
@@ -114,11 +129,28 @@ NPU_API npu_result_t npu_memcpy_dtod(npu_device_t *dev, npu_deviceptr_t dst,
 				     npu_deviceptr_t src, uint64_t size);
 NPU_API npu_result_t npu_memset_d32(npu_device_t *dev, npu_deviceptr_t dst, uint32_t value,
 				    uint64_t count);
+/* Stream-ordered copies and fill (stream NULL = the default stream). Host copies run after
+ * the stream's earlier work; `src`/`dst` host memory must stay valid until the stream reaches
+ * the copy (npu_stream_synchronize or an event). Today host copies complete before the call
+ * returns (the device has no host-memory DMA in this driver ABI yet); write code that does
+ * not rely on that. */
+NPU_API npu_result_t npu_memcpy_htod_async(npu_device_t *dev, npu_deviceptr_t dst,
+					   const void *src, uint64_t size, npu_stream_t *stream);
+NPU_API npu_result_t npu_memcpy_dtoh_async(npu_device_t *dev, void *dst, npu_deviceptr_t src,
+					   uint64_t size, npu_stream_t *stream);
+NPU_API npu_result_t npu_memcpy_dtod_async(npu_device_t *dev, npu_deviceptr_t dst,
+					   npu_deviceptr_t src, uint64_t size,
+					   npu_stream_t *stream);
+NPU_API npu_result_t npu_memset_d32_async(npu_device_t *dev, npu_deviceptr_t dst,
+					  uint32_t value, uint64_t count, npu_stream_t *stream);
 
 /* ---- Modules and kernels -------------------------------------------------------------- */
 /* Loads a kernel binary (see npu_kbin.h); a malformed one fails with
  * NPU_ERROR_INVALID_IMAGE and a message naming the field and offset. */
 NPU_API npu_result_t npu_module_load_data(npu_device_t *dev, const void *image, size_t size,
+					  npu_module_t **out);
+/* Reads a kernel binary file (as written by `npu-as`) and loads it. */
+NPU_API npu_result_t npu_module_load_file(npu_device_t *dev, const char *path,
 					  npu_module_t **out);
 NPU_API npu_result_t npu_module_unload(npu_module_t *mod);
 NPU_API npu_result_t npu_module_kernel_count(npu_module_t *mod, uint32_t *count);
@@ -148,6 +180,8 @@ struct npu_launch_config {
 	uint64_t max_insns;        /* per program instance; 0 = device default */
 	uint32_t timeout_us;       /* whole launch; 0 = device default */
 	uint32_t reserved;         /* 0 */
+	/* -- since 0.1: struct_size >= offsetof(..., stream) + sizeof(stream) -- */
+	npu_stream_t *stream;      /* stream to launch on; NULL = the default stream */
 };
 /* Launches `kernel` asynchronously. args[i] points at the value of argument i, whose size
  * arg_sizes[i] must match the kernel's signature (8 for ptr/i64/u64/f64, 4 for
@@ -156,6 +190,129 @@ NPU_API npu_result_t npu_launch_kernel(npu_device_t *dev, npu_kernel_t *kernel,
 				       const struct npu_launch_config *config,
 				       const void *const *args, const size_t *arg_sizes,
 				       uint32_t num_args);
+
+/* ---- Streams and events -----------------------------------------------------------------
+ * A stream is an ordered sequence of work on one device; work of different streams may run
+ * concurrently and in any order unless ordered with events. An event marks a point in a
+ * stream: it completes when all work recorded before it has completed.
+ *
+ * Today the driver gives each client one hardware queue, so every stream of a device maps
+ * onto it: streams are correct but do not overlap. Priority and NPU_STREAM_COPY are hints for
+ * the queues the device offers; npu_stream_get_info() reports what was granted.
+ */
+#define NPU_STREAM_COPY        (1u << 0) /* mostly copies: prefer a copy queue if any */
+#define NPU_STREAM_FLAGS_MASK  NPU_STREAM_COPY
+
+struct npu_stream_desc {
+	uint32_t struct_size;      /* [in] sizeof(struct npu_stream_desc) */
+	uint32_t flags;            /* [in] NPU_STREAM_* */
+	int32_t  priority;         /* [in] higher runs first; 0 = normal */
+	uint32_t reserved;         /* [in] 0 */
+};
+/* desc may be NULL for a normal-priority compute stream. */
+NPU_API npu_result_t npu_stream_create(npu_device_t *dev, const struct npu_stream_desc *desc,
+				       npu_stream_t **out);
+/* Waits for the stream's work, then frees it. */
+NPU_API npu_result_t npu_stream_destroy(npu_stream_t *stream);
+/* Waits for all work submitted to the stream so far; returns its first unreported fault. */
+NPU_API npu_result_t npu_stream_synchronize(npu_stream_t *stream);
+/* NPU_SUCCESS if all of the stream's work has completed, NPU_ERROR_NOT_READY if not. */
+NPU_API npu_result_t npu_stream_query(npu_stream_t *stream);
+/* Later work of `stream` waits until `event` completes (the host does not block). */
+NPU_API npu_result_t npu_stream_wait_event(npu_stream_t *stream, npu_event_t *event);
+
+struct npu_stream_info {
+	uint32_t struct_size;      /* [in] sizeof(struct npu_stream_info) */
+	uint32_t flags;            /* [out] as created */
+	int32_t  priority;         /* [out] as created */
+	uint32_t queue;            /* [out] hardware queue the stream runs on */
+	uint64_t id;               /* [out] unique per device, > 0; the default stream is 0 */
+	uint64_t last_seqno;       /* [out] fence value of the stream's last submission */
+};
+/* stream NULL with a device: the default stream. */
+NPU_API npu_result_t npu_stream_get_info(npu_device_t *dev, npu_stream_t *stream,
+					 struct npu_stream_info *info);
+
+#define NPU_EVENT_DISABLE_TIMING (1u << 0) /* no timestamps: cheaper */
+#define NPU_EVENT_FLAGS_MASK     NPU_EVENT_DISABLE_TIMING
+
+NPU_API npu_result_t npu_event_create(npu_device_t *dev, uint32_t flags, npu_event_t **out);
+NPU_API npu_result_t npu_event_destroy(npu_event_t *event);
+/* Captures the work submitted to `stream` (NULL = default stream) so far. Recording again
+ * moves the event. An event never recorded counts as complete. */
+NPU_API npu_result_t npu_event_record(npu_event_t *event, npu_stream_t *stream);
+/* Waits until the event completes; returns the first unreported fault of the work before it.
+ * timeout_ns: relative nanoseconds, < 0 = forever; NPU_ERROR_TIMEOUT when it expires. */
+NPU_API npu_result_t npu_event_synchronize(npu_event_t *event, int64_t timeout_ns);
+/* NPU_SUCCESS if complete, NPU_ERROR_NOT_READY if not. */
+NPU_API npu_result_t npu_event_query(npu_event_t *event);
+
+#define NPU_ELAPSED_HOST    (1u << 0) /* host_ns is valid */
+#define NPU_ELAPSED_DEVICE  (1u << 1) /* device_cycles / device_ns are valid */
+
+struct npu_elapsed {
+	uint32_t struct_size;      /* [in] sizeof(struct npu_elapsed) */
+	uint32_t flags;            /* [out] NPU_ELAPSED_* */
+	int64_t  host_ns;          /* [out] host CLOCK_MONOTONIC time from start to end */
+	uint64_t device_cycles;    /* [out] simulated device cycles of the launches between */
+	uint64_t device_ns;        /* [out] device_cycles at the device clock */
+};
+/* Time between two completed events of one device (NPU_ERROR_NOT_READY if one has not
+ * completed; NPU_ERROR_INVALID_VALUE if one was created with NPU_EVENT_DISABLE_TIMING or
+ * never recorded). Device time is reported only when the driver reports per-job cycles. */
+NPU_API npu_result_t npu_event_elapsed(npu_event_t *start, npu_event_t *end,
+				       struct npu_elapsed *out);
+
+/* ---- Activity records and statistics (for profilers and monitoring tools) ---------------- */
+#define NPU_JOB_LAUNCH  1
+#define NPU_JOB_COPY    2  /* device to device */
+#define NPU_JOB_FILL    3
+
+#define NPU_JOB_F_COMPLETE     (1u << 0) /* complete_ns is valid */
+#define NPU_JOB_F_FAULTED      (1u << 1)
+#define NPU_JOB_F_DEVICE_TIME  (1u << 2) /* device_cycles is valid */
+
+struct npu_job_info {
+	uint32_t struct_size;      /* [in] sizeof(struct npu_job_info) */
+	uint32_t kind;             /* [out] NPU_JOB_* */
+	uint64_t seqno;            /* [out] fence value, the job's id */
+	uint64_t stream_id;        /* [out] npu_stream_info.id of its stream */
+	char     name[64];         /* [out] kernel name, "copy" or "fill" */
+	uint32_t grid[3];          /* [out] launches */
+	uint32_t flags;            /* [out] NPU_JOB_F_* */
+	uint64_t bytes;            /* [out] copies and fills */
+	uint64_t submit_ns;        /* [out] host CLOCK_MONOTONIC at submission */
+	uint64_t complete_ns;      /* [out] host CLOCK_MONOTONIC when libnpu saw it complete */
+	uint64_t device_cycles;    /* [out] simulated cycles (max over cores) */
+};
+/* Completion times are exact to the interrupt while tracing is on (a libnpu thread waits for
+ * each job) and otherwise the time a wait or query first saw the job done. Also starts when
+ * an event with timing is created. */
+NPU_API npu_result_t npu_device_set_tracing(npu_device_t *dev, int enable);
+/* The record of job `seqno`: NPU_ERROR_NOT_FOUND if no such job or it left the history (the
+ * last 4096 jobs are kept). */
+NPU_API npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t seqno,
+					struct npu_job_info *info);
+
+#define NPU_STATS_MEM       (1u << 0) /* mem_used / mem_total */
+#define NPU_STATS_CLIENT    (1u << 1) /* jobs_*, faults, busy_ns, uptime_ns (this client) */
+#define NPU_STATS_DEVICE    (1u << 2) /* resets, clients (device-wide; needs driver support) */
+
+struct npu_device_stats {
+	uint32_t struct_size;      /* [in] sizeof(struct npu_device_stats) */
+	uint32_t flags;            /* [out] NPU_STATS_*: which groups are valid */
+	uint64_t mem_used;         /* [out] bytes, all clients */
+	uint64_t mem_total;        /* [out] bytes */
+	uint64_t jobs_submitted;   /* [out] by this client (this npu_device_t) */
+	uint64_t jobs_completed;   /* [out] */
+	uint64_t faults;           /* [out] faults of this client's jobs */
+	uint64_t busy_ns;          /* [out] time this client had work on the device */
+	uint64_t uptime_ns;        /* [out] since the device was opened by this client */
+	uint32_t resets;           /* [out] device resets (NPU_STATS_DEVICE) */
+	uint32_t clients;          /* [out] open clients (NPU_STATS_DEVICE) */
+	uint64_t last_seqno;       /* [out] last submitted job */
+};
+NPU_API npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *stats);
 
 /* ---- Faults --------------------------------------------------------------------------- */
 struct npu_fault_info {

@@ -228,4 +228,197 @@ static inline struct npu_bo_create t_code_bo(int fd, const uint64_t *code, uint3
 	return bo;
 }
 
+
+/* ---- uapi 1.1 helpers ---------------------------------------------------------------------- */
+/* A command stream built by appending commands. */
+struct t_stream {
+	uint64_t words[8192];
+	uint32_t bytes;
+};
+
+static inline void t_put(struct t_stream *s, const void *cmd, uint32_t bytes)
+{
+	T_ASSERT(s->bytes + bytes <= sizeof(s->words));
+	memcpy((uint8_t *)s->words + s->bytes, cmd, bytes);
+	s->bytes += bytes;
+}
+
+static inline uint32_t t_queue(int fd, uint32_t type, uint32_t prio)
+{
+	struct npu_queue_create c = { .type = type, .priority = prio };
+
+	T_OK(npu_drv_ioctl(fd, NPU_IOCTL_QUEUE_CREATE, &c));
+	T_ASSERT(c.queue != 0);
+	return c.queue;
+}
+
+static inline void t_queue_destroy(int fd, uint32_t queue)
+{
+	struct npu_queue_destroy d = { .queue = queue };
+
+	T_OK(npu_drv_ioctl(fd, NPU_IOCTL_QUEUE_DESTROY, &d));
+}
+
+static inline int t_submitq_raw(int fd, uint32_t queue, const void *cmds, uint32_t size,
+				uint32_t flags, uint64_t *seqno)
+{
+	struct npu_submit s = {
+		.cmds = (uint64_t)(uintptr_t)cmds, .cmds_size = size, .queue = queue, .flags = flags,
+	};
+	int ret = npu_drv_ioctl(fd, NPU_IOCTL_SUBMIT, &s);
+
+	if (!ret && seqno)
+		*seqno = s.seqno;
+	return ret;
+}
+
+static inline uint64_t t_submitq(int fd, uint32_t queue, const void *cmds, uint32_t size)
+{
+	uint64_t seqno = 0;
+
+	T_OK(t_submitq_raw(fd, queue, cmds, size, 0, &seqno));
+	T_ASSERT(seqno != 0);
+	return seqno;
+}
+
+/* JOB_WAIT with a relative timeout in ms (0 = poll); returns the ioctl's result. */
+static inline int t_job_wait_ms(int fd, uint32_t queue, uint64_t seqno, int64_t ms,
+				int32_t *status)
+{
+	struct npu_job_wait w = {
+		.queue = queue, .seqno = seqno, .timeout_ns = ms ? t_now_ns() + ms * 1000000 : 0,
+	};
+	int ret = npu_drv_ioctl(fd, NPU_IOCTL_JOB_WAIT, &w);
+
+	if (!ret && status)
+		*status = w.status;
+	return ret;
+}
+
+/* Waits up to 30 s for the job and returns its status. */
+static inline int32_t t_job(int fd, uint32_t queue, uint64_t seqno)
+{
+	int32_t status = 12345;
+
+	T_OK(t_job_wait_ms(fd, queue, seqno, 30000, &status));
+	return status;
+}
+
+static inline uint32_t t_fence(int fd, uint64_t value)
+{
+	struct npu_fence_create c = { .value = value };
+
+	T_OK(npu_drv_ioctl(fd, NPU_IOCTL_FENCE_CREATE, &c));
+	T_ASSERT(c.handle != 0);
+	return c.handle;
+}
+
+static inline struct npu_fence_query t_fence_query(int fd, uint32_t handle)
+{
+	struct npu_fence_query q = { .handle = handle };
+
+	T_OK(npu_drv_ioctl(fd, NPU_IOCTL_FENCE_QUERY, &q));
+	return q;
+}
+
+static inline int t_fence_wait_ms(int fd, uint32_t handle, uint64_t value, int64_t ms,
+				  int32_t *error)
+{
+	struct npu_fence_wait w = {
+		.handles = (uint64_t)(uintptr_t)&handle, .values = (uint64_t)(uintptr_t)&value,
+		.count = 1, .timeout_ns = ms ? t_now_ns() + ms * 1000000 : 0,
+	};
+	int ret = npu_drv_ioctl(fd, NPU_IOCTL_FENCE_WAIT, &w);
+
+	if (!ret && error)
+		*error = w.error;
+	return ret;
+}
+
+static inline struct npu_cmd_fence t_cmd_fence(uint16_t type, uint32_t handle, uint64_t value)
+{
+	struct npu_cmd_fence c = {
+		.hdr = { .type = type, .dwords = sizeof(c) / 8 }, .fence = handle, .value = value,
+	};
+	return c;
+}
+
+static inline struct npu_cmd_timestamp t_cmd_ts(uint64_t addr)
+{
+	struct npu_cmd_timestamp c = {
+		.hdr = { .type = NPU_CMD_TIMESTAMP, .dwords = sizeof(c) / 8 }, .dst_addr = addr,
+	};
+	return c;
+}
+
+static inline void t_set_param(int fd, uint32_t param, uint32_t flags, uint64_t value)
+{
+	struct npu_set_param p = { .param = param, .flags = flags, .value = value };
+
+	T_OK(npu_drv_ioctl(fd, NPU_IOCTL_SET_PARAM, &p));
+}
+
+static inline struct npu_reset_status t_reset_status(int fd)
+{
+	struct npu_reset_status r = { 0 };
+
+	T_OK(npu_drv_ioctl(fd, NPU_IOCTL_RESET_STATUS, &r));
+	return r;
+}
+
+static inline int t_inject(int fd, uint32_t what, uint32_t count)
+{
+	struct npu_inject i = { .what = what, .count = count };
+
+	return npu_drv_ioctl(fd, NPU_IOCTL_INJECT, &i);
+}
+
+enum { T_R0, T_R1, T_R2, T_R3, T_R4, T_R5, T_R6, T_R7 };
+
+/* "jmp .": spins forever, touching no memory. */
+static inline struct npu_bo_create t_spin_bo(int fd)
+{
+	const uint64_t spin[] = { t_insn(NPU_INSN_JMP, 0, 0, 0, 0) };
+
+	return t_code_bo(fd, spin, 1);
+}
+
+/* out[pid] = arg1 + pid, by DMA from SRAM, after arg2 iterations of an empty loop.
+ * args: out, value, iterations. */
+#define T_WRITER_WORDS 17
+static inline struct npu_bo_create t_writer_bo(int fd)
+{
+	const uint64_t code[T_WRITER_WORDS] = {
+		t_insn(NPU_INSN_LDARG, T_R2, 0, 0, 0),            /* r2 = out */
+		t_insn(NPU_INSN_LDARG, T_R6, 0, 0, 1),            /* r6 = value */
+		t_insn(NPU_INSN_LDARG, T_R7, 0, 0, 2),            /* r7 = iterations */
+		t_insn(NPU_INSN_LI, T_R5, 0, 0, 0),
+		t_insn(NPU_INSN_BGE, 0, T_R5, T_R7, 3),           /* while r5 < r7 */
+		t_insn(NPU_INSN_ADDI, T_R5, T_R5, 0, 1),
+		t_insn(NPU_INSN_JMP, 0, 0, 0, -2),
+		t_insn(NPU_INSN_CSRR, T_R4, 0, 0, NPU_SREG_PROGRAM_ID),
+		t_insn(NPU_INSN_ADD, T_R1, T_R6, T_R4, 0),        /* r1 = value + pid */
+		t_insn(NPU_INSN_SHLI, T_R5, T_R4, 0, 3),
+		t_insn(NPU_INSN_ADD, T_R2, T_R2, T_R5, 0),        /* r2 = out + 8 * pid */
+		t_insn(NPU_INSN_SD, 0, T_R0, T_R1, 0),            /* SRAM[0] = r1 */
+		t_insn(NPU_INSN_LI, T_R3, 0, 0, 8),
+		t_insn(NPU_INSN_DMA_ST, T_R2, T_R0, T_R3, 0),     /* out[pid] = SRAM[0..8) */
+		t_insn(NPU_INSN_DMA_WAIT, 0, 0, 0, 0),
+		t_insn(NPU_INSN_HALT, 0, 0, 0, 0),
+		t_insn(NPU_INSN_HALT, 0, 0, 0, 0),
+	};
+
+	return t_code_bo(fd, code, T_WRITER_WORDS);
+}
+
+static inline uint32_t t_writer(struct t_launch *l, const struct npu_bo_create *code,
+				uint64_t out, uint64_t value, uint64_t iterations, uint32_t grid)
+{
+	uint64_t args[3] = { out, value, iterations };
+	uint32_t bytes = t_launch_init(l, code->dev_addr, T_WRITER_WORDS, 3, args);
+
+	l->l.grid[0] = grid;
+	return bytes;
+}
+
 #endif /* DRV_TEST_H */

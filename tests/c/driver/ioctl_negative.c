@@ -91,7 +91,7 @@ CASE(sub_size_unaligned) { t_copy(c); t_submit_arg(c, a); a->sub.cmds_size = 36;
 CASE(sub_size_huge) { t_copy(c); t_submit_arg(c, a); a->sub.cmds_size = NPU_MAX_CMD_BYTES + 8; }
 CASE(sub_size_max32) { t_copy(c); t_submit_arg(c, a); a->sub.cmds_size = UINT32_MAX - 7; }
 CASE(sub_queue) { t_copy(c); t_submit_arg(c, a); a->sub.queue = 1; }
-CASE(sub_flags) { t_copy(c); t_submit_arg(c, a); a->sub.flags = 1; }
+CASE(sub_flags) { t_copy(c); t_submit_arg(c, a); a->sub.flags = 2; }
 CASE(sub_pad) { t_copy(c); t_submit_arg(c, a); a->sub.pad = 1; }
 /* SUBMIT: any command header */
 CASE(cmd_type0) { t_copy(c)->hdr.type = 0; t_submit_arg(c, a); }
@@ -203,7 +203,7 @@ static const struct t_case cases[] = {
 	C(NPU_IOCTL_SUBMIT, sub_size_unaligned, -EINVAL),
 	C(NPU_IOCTL_SUBMIT, sub_size_huge, -EINVAL),
 	C(NPU_IOCTL_SUBMIT, sub_size_max32, -EINVAL),
-	C(NPU_IOCTL_SUBMIT, sub_queue, -EINVAL),
+	C(NPU_IOCTL_SUBMIT, sub_queue, -ENOENT),
 	C(NPU_IOCTL_SUBMIT, sub_flags, -EINVAL),
 	C(NPU_IOCTL_SUBMIT, sub_pad, -EINVAL),
 	C(NPU_IOCTL_SUBMIT, cmd_type0, -EINVAL),
@@ -238,7 +238,7 @@ static const struct t_case cases[] = {
 	C(NPU_IOCTL_SUBMIT, launch_hdr_flags, -EINVAL),
 	C(NPU_IOCTL_WAIT, wait_future, -EINVAL),
 	C(NPU_IOCTL_WAIT, wait_flags, -EINVAL),
-	C(NPU_IOCTL_WAIT, wait_queue, -EINVAL),
+	C(NPU_IOCTL_WAIT, wait_queue, -ENOENT),
 	C(NPU_IOCTL_WAIT, wait_neg_timeout, -EINVAL),
 	C(NPU_IOCTL_GET_FAULT, gf_flags, -EINVAL),
 };
@@ -355,7 +355,7 @@ static int check_requests(struct t_ctx *c)
 			return 1;
 		}
 	}
-	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0x07, struct npu_get_param), &a) != -ENOTTY;
+	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0x16, struct npu_get_param), &a) != -ENOTTY;
 	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0xff, struct npu_get_param), &a) != -ENOTTY;
 	fails += npu_drv_ioctl(c->fd, 0, &a) != -ENOTTY;
 	/* A closed fd. */

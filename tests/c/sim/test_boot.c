@@ -52,7 +52,7 @@ int main(void)
 	CHECK_EQ(ops->rd32(hw, NPU_REG_MEM_SIZE_HI), 4); /* 16 GiB */
 	CHECK_EQ(ops->rd32(hw, NPU_REG_MEM_SIZE_LO), 0);
 	CHECK_EQ(ops->rd32(hw, NPU_REG_CLOCK_KHZ), 1000000);
-	CHECK_EQ(ops->rd32(hw, NPU_REG_NUM_QUEUES), 16);
+	CHECK_EQ(ops->rd32(hw, NPU_REG_NUM_QUEUES), 32);
 	ops->destroy(hw);
 
 	/* A queue runs fences and interrupts; RESET forgets all queue state. */

@@ -301,6 +301,76 @@ int main(void)
 			     .flags = NPU_FAULT_INSN_VALID };
 	trap_case("first trap wins", k, 7, &l, &e);
 
+	/* ISA 1.1: csrw of a read-only sreg and a 2-D DMA tag are decoded illegal */
+	k[0] = E_LI(1, 5);
+	k[1] = th_enc(NPU_INSN_CSRW, 0, 1, 0, 0, NPU_SREG_CORE_ID);
+	th_launch_init(&l, 0, 0);
+	e = INSN_FAULT(NPU_TRAP_ILLEGAL_INSN, 1, 1, 0);
+	trap_case("csrw read-only", k, 2, &l, &e);
+	k[1] = th_enc(NPU_INSN_DMA_LD2, 0, 0, 0, 0, 16);
+	trap_case("dma.ld2 tag 16", k, 2, &l, &e);
+
+	/* BAD_OPERAND: matmul dimension, requant shift, semaphore index; address = the value */
+	k[0] = E_LI(1, 1025);
+	k[1] = th_enc(NPU_INSN_CSRW, 0, 1, 0, 0, NPU_SREG_MM_K);
+	k[2] = th_enc(NPU_INSN_MMA_BF16, 0, 0, 0, 0, 0);
+	th_launch_init(&l, 0, 0);
+	e = INSN_FAULT(NPU_TRAP_BAD_OPERAND, 2, 1025, 0);
+	trap_case("bad operand mm K", k, 3, &l, &e);
+	k[0] = E_LI(1, 63);
+	k[1] = th_enc(NPU_INSN_CSRW, 0, 1, 0, 0, NPU_SREG_RQ_SHIFT);
+	k[2] = E_LI(2, 4);
+	k[3] = th_enc(NPU_INSN_VREQUANT_I8, 0, 0, 2, 0, 0);
+	e = INSN_FAULT(NPU_TRAP_BAD_OPERAND, 3, 63, 0);
+	trap_case("bad operand requant shift", k, 4, &l, &e);
+	k[0] = E_LI(1, 16);
+	k[1] = th_enc(NPU_INSN_SEM_WAIT, 0, 1, 0, 0, 0);
+	e = INSN_FAULT(NPU_TRAP_BAD_OPERAND, 1, 16, 0);
+	trap_case("bad operand semaphore", k, 2, &l, &e);
+
+	/* BAD_SYNC: a barrier in a grid larger than the device's 4 cores */
+	k[0] = th_enc(NPU_INSN_BARRIER, 0, 0, 0, 0, 0);
+	k[1] = E_HALT;
+	th_launch_init(&l, 0, 0);
+	l.grid[0] = 5;
+	e = (struct expect){ .code = NPU_TRAP_BAD_SYNC, .core = ANY_CORE, .pc = 0, .addr = 5,
+			     .flags = NPU_FAULT_INSN_VALID };
+	trap_case("bad sync", k, 2, &l, &e);
+
+	/* DEADLOCK: program 0 waits for semaphore 2, program 1 halts */
+	k[0] = E_CSRR(1, PROGRAM_ID);
+	k[1] = E_B(BNE, 1, 0, 3);
+	k[2] = E_LI(2, 2);
+	k[3] = th_enc(NPU_INSN_SEM_WAIT, 0, 2, 0, 0, 0);
+	k[4] = E_HALT;
+	th_launch_init(&l, 0, 0);
+	l.grid[0] = 2;
+	e = (struct expect){ .code = NPU_TRAP_DEADLOCK, .core = ANY_CORE, .pc = 3, .addr = 2,
+			     .flags = NPU_FAULT_INSN_VALID };
+	trap_case("deadlock", k, 5, &l, &e);
+
+	/* A long instruction sees the time limit: row reductions over 64 Ki rows of 64 Ki
+	 * columns at stride 0 would take seconds */
+	{
+		uint64_t t0 = th_now_ms(), seq;
+
+		k[0] = E_LI(1, 65536);
+		k[1] = E_LI(2, 16384);
+		k[2] = th_enc(NPU_INSN_VREDSUM_F32, 0, 0, 2, 1, 0);
+		k[3] = E_JMP(-1);
+		th_launch_init(&l, load(k, 4), 4);
+		l.sram_bytes = 256 * 1024;
+		l.timeout_us = 100 * 1000;
+		th_launch(&q, &l);
+		seq = th_fence(&q);
+		th_submit(&q);
+		CHECK_EQ(th_wait_fence(&q, seq, 20000), -EIO);
+		CHECK(th_now_ms() - t0 < 5000);
+		CHECK_EQ(q.st->fault_code, NPU_TRAP_WATCHDOG);
+		th_resume(&q);
+		CHECK_EQ(th_wait_fence(&q, seq, 20000), 0);
+	}
+
 	/* BAD_LAUNCH and launch-time PAGE_FAULT come from the command processor */
 	k[0] = E_HALT;
 	th_launch_init(&l, 0, 0);

@@ -1,0 +1,1 @@
+"""npu.testing: verification tools for the NPU ISA (placeholder)."""

@@ -1,0 +1,484 @@
+# SPDX-License-Identifier: MIT
+"""The differential checker: the same program on an implementation and on the reference model.
+
+An implementation is anything with the :class:`Target` interface: ``run(program, state)``
+executes an NPUKBIN kernel binary on an initial device state and returns the final one.
+:class:`DeviceTarget` is the default: it goes through the whole stack (``npu.Device`` ->
+libnpu -> driver -> firmware-sim). A vendor checks its own implementation by passing its own
+target::
+
+    from npu.testing import diff, strategies
+    class MyChip(diff.Target):
+        num_cores = 8
+        def run(self, program, state): ...        # returns a diff.FinalState
+
+    diff.check_cases(cases, target=MyChip())      # raises Divergence with a reproducer
+
+:func:`check_cases` composes generated :class:`~npu.testing.program.Case` objects into
+kernels (many cases per launch), runs them on the target, runs the same kernels on the
+reference model, and compares every architectural result: the trap (name, pc, address,
+is_write), all 32 registers and the SRAM after each program (written out by the harness's
+epilogue), and device memory. A divergence is shrunk to a small program and reported as
+assembly that :func:`replay` (or ``python -m npu.testing.fuzz --replay FILE``) runs again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from . import program as P
+from . import refmodel as rm
+
+__all__ = [
+    "BufferArg", "DeviceTarget", "Divergence", "FinalState", "InitialState", "Target",
+    "check_case", "check_cases", "replay", "reproducer",
+]
+
+
+# --------------------------------------------------------------------------- the interface
+
+
+@dataclass(frozen=True)
+class BufferArg:
+    """A kernel argument that is the device address of ``buffers[index]``."""
+    index: int
+
+
+@dataclass
+class InitialState:
+    """What a launch starts from: device buffers (each a whole number of pages; the page
+    after each must be unmapped), the kernel arguments (ints, or :class:`BufferArg`), the
+    grid and the watchdog's per-instance instruction budget (0: the target's default)."""
+
+    buffers: list[bytes]
+    args: list
+    grid: tuple[int, int, int] = (1, 1, 1)
+    max_insns: int = 0
+
+
+@dataclass
+class FinalState:
+    """What a launch left: the buffers' contents, the device address each was mapped at,
+    and the trap (None if every program instance halted)."""
+
+    buffers: list[bytes]
+    buffer_vas: list[int]
+    trap: rm.Trap | None = None
+
+
+class Target:
+    """An implementation of the ISA under test."""
+
+    name = "target"
+    num_cores = 1
+
+    def run(self, program: bytes, state: InitialState) -> FinalState:  # pragma: no cover
+        """Loads the NPUKBIN ``program`` (one kernel), maps ``state.buffers`` and launches
+        the kernel with ``state.args`` over ``state.grid``; waits; returns the final state.
+        A program instance that traps is reported in ``FinalState.trap``, not raised."""
+        raise NotImplementedError
+
+
+class DeviceTarget(Target):
+    """The real stack: ``npu.Device`` -> libnpu -> driver -> firmware-sim."""
+
+    name = "npu.Device"
+
+    def __init__(self, device=None):
+        import npu
+        self.npu = npu
+        self.dev = device if device is not None else npu.Device(0)
+        self.num_cores = self.dev.properties.num_cores
+
+    def run(self, program: bytes, state: InitialState) -> FinalState:
+        npu = self.npu
+        dev = self.dev
+        mod = dev.load(program)
+        try:
+            kernel = mod[mod.kernels[0]]
+            tensors = [dev.asarray(np.frombuffer(b, np.uint8)) for b in state.buffers]
+            args = [tensors[a.index] if isinstance(a, BufferArg) else a for a in state.args]
+            trap = None
+            try:
+                dev.launch(kernel, *args, grid=state.grid, max_insns=state.max_insns)
+                dev.synchronize()
+            except npu.KernelFault as f:
+                trap = rm.Trap(f.trap, f.pc if f.pc is not None else -1, f.address,
+                               f.is_write, f.insn)
+            out = [t.numpy().tobytes() for t in tensors]
+            vas = [t.device_ptr for t in tensors]
+            for t in tensors:
+                t.free()
+            return FinalState(out, vas, trap)
+        finally:
+            mod.unload()
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class CaseResult:
+    """The architectural result of one case, as read back from the buffers."""
+
+    trap: rm.Trap | None
+    regs: list[int] | None  # None: the epilogue did not run (halt in the body, or a trap)
+    sram: bytes | None
+    region: bytes
+    core_id: int
+    const_ptr: int
+
+
+def _results(comp: P.Composed, final: FinalState, single: bool) -> list[CaseResult]:
+    mem, out = final.buffers[0], final.buffers[1]
+    res = []
+    for i, _case in enumerate(comp.cases):
+        dump = out[i * P.SRAM_BYTES:(i + 1) * P.SRAM_BYTES]
+        env = np.frombuffer(dump, "<u8", 3, P.ENV_DUMP)
+        done = int(env[2]) == P.DONE_MARK
+        regs = [int(x) for x in np.frombuffer(dump, "<u8", 32, P.REG_DUMP)] if done else None
+        res.append(CaseResult(
+            final.trap if single else None, regs, dump[:P.TEST_SRAM] if done else None,
+            mem[i * P.REGION:(i + 1) * P.REGION], int(env[0]), int(env[1])))
+    return res
+
+
+# --------------------------------------------------------------------------- checking
+
+
+class Divergence(AssertionError):
+    """The target and the reference model disagree; ``str()`` is a full report."""
+
+    def __init__(self, message: str, case: P.Case | None = None, source: str | None = None):
+        super().__init__(message)
+        self.case = case
+        self.source = source
+
+
+def launch_state(comp: P.Composed, max_insns: int = 0) -> InitialState:
+    n = len(comp.cases)
+    if n == 1:
+        mem = bytearray(P.SINGLE_MEM)
+        out_size = _pages(P.SRAM_BYTES)
+    else:
+        mem = bytearray(_pages(n * P.REGION))
+        out_size = _pages(n * P.SRAM_BYTES)
+    for i, c in enumerate(comp.cases):
+        mem[i * P.REGION:(i + 1) * P.REGION] = c.region
+    return InitialState([bytes(mem), bytes(out_size)],
+                        [BufferArg(0), BufferArg(1), *P.EXTRA_ARGS], (n, 1, 1), max_insns)
+
+
+def _pages(n: int) -> int:
+    return -(-n // P.PAGE_SIZE) * P.PAGE_SIZE
+
+
+def reference(comp: P.Composed, state: InitialState, vas: Sequence[int], num_cores: int,
+              core_ids: Sequence[int], const_ptr: int,
+              counts: dict | None = None) -> FinalState:
+    """Runs the composed kernel on the reference model with the buffers where the target
+    mapped them, and the placement facts (CORE_ID, CONST_PTR) the target reported."""
+    mem = rm.DeviceMemory()
+    for va, data in zip(vas, state.buffers):
+        mem.map(va, data)
+    mem.map(const_ptr - const_ptr % rm.PAGE_SIZE,
+            bytes(const_ptr % rm.PAGE_SIZE) + comp.consts, writable=False)
+    prog = rm.Program(comp.code, comp.entry, comp.sram_bytes, comp.consts, P.KERNEL_NAME,
+                      P.NARGS)
+    args = [vas[a.index] if isinstance(a, BufferArg) else a for a in state.args]
+    res = rm.run_launch(prog, mem, args, state.grid, num_cores=num_cores, const_ptr=const_ptr,
+                        core_of=lambda pid: core_ids[pid], max_insns=state.max_insns,
+                        counts=counts)
+    out = [mem.read(va, len(b)) for va, b in zip(vas, state.buffers)]
+    return FinalState(out, list(vas), res.trap)
+
+
+@dataclass
+class BatchReport:
+    cases: int = 0
+    launches: int = 0
+    failures: list = field(default_factory=list)  # Divergence
+    counts: dict = field(default_factory=dict)  # mnemonic -> retired in the reference
+
+
+def _environment(results: list[CaseResult], num_cores: int) -> tuple[list[int], int, str]:
+    """The CORE_ID of each instance and the CONST_PTR the target reported, and any
+    problem with them (the prologue wrote them before anything else)."""
+    cores = [r.core_id for r in results]
+    ptrs = {r.const_ptr for r in results}
+    problem = ""
+    if any(c >= num_cores for c in cores):
+        problem = f"CORE_ID values {sorted(set(cores))} are not below NUM_CORES={num_cores}"
+    if len(ptrs) != 1:
+        problem = f"instances of one launch saw different CONST_PTR values {sorted(ptrs)}"
+    return [min(c, num_cores - 1) for c in cores], min(ptrs), problem
+
+
+def run_composed(comp: P.Composed, target: Target, max_insns: int = 0,
+                 counts: dict | None = None):
+    """Runs a composed kernel on ``target`` and the reference; returns both results."""
+    state = launch_state(comp, max_insns)
+    got = target.run(comp.binary(), state)
+    single = len(comp.cases) == 1
+    got_res = _results(comp, got, single)
+    cores, const_ptr, problem = _environment(got_res, target.num_cores)
+    want = reference(comp, state, got.buffer_vas, target.num_cores, cores, const_ptr, counts)
+    return state, got, want, got_res, _results(comp, want, single), problem
+
+
+def _compare(comp: P.Composed, got: FinalState, want: FinalState, got_res, want_res,
+             problem: str) -> list[tuple[int | None, str]]:
+    """Differences, as (case index or None, description)."""
+    diffs: list[tuple[int | None, str]] = []
+    if problem:
+        diffs.append((None, problem))
+    gk = got.trap.key() if got.trap else None
+    wk = want.trap.key() if want.trap else None
+    if gk != wk:
+        pc = (got.trap or want.trap).pc
+        ci = _case_of_pc(comp, pc)
+        diffs.append((ci, f"trap: target {_trap_text(got.trap)}, "
+                          f"reference {_trap_text(want.trap)}"))
+    for i, (g, w) in enumerate(zip(got_res, want_res)):
+        if (g.regs is None) != (w.regs is None):
+            diffs.append((i, "the harness epilogue ran on "
+                             + ("the target only" if g.regs is not None else
+                                "the reference only")))
+        elif g.regs is not None:
+            for r in range(32):
+                if g.regs[r] != w.regs[r]:
+                    diffs.append((i, f"r{r}: target {g.regs[r]:#018x}, reference "
+                                     f"{w.regs[r]:#018x}"))
+            if g.sram != w.sram:
+                diffs.append((i, "SRAM " + _bytes_diff(g.sram, w.sram)))
+        if g.region != w.region:
+            diffs.append((i, "device memory " + _bytes_diff(g.region, w.region)))
+    if not diffs:  # anything else in the buffers (the environment record, padding)
+        for b, (x, y) in enumerate(zip(got.buffers, want.buffers)):
+            if x != y:
+                diffs.append((None, f"buffer {b} " + _bytes_diff(x, y)))
+    return diffs
+
+
+def _trap_text(t: rm.Trap | None) -> str:
+    return "none (halted)" if t is None else str(t)
+
+
+def _bytes_diff(got: bytes, want: bytes) -> str:
+    a = np.frombuffer(got, np.uint8)
+    b = np.frombuffer(want, np.uint8)
+    bad = np.flatnonzero(a != b)
+    first = int(bad[0])
+    lo = first - first % 4
+    return (f"differs at {len(bad)} bytes, first at offset {first}: target "
+            f"{bytes(got[lo:lo + 8]).hex()}, reference {bytes(want[lo:lo + 8]).hex()} "
+            f"(bytes {lo}..{lo + 7})")
+
+
+def _case_of_pc(comp: P.Composed, pc: int) -> int | None:
+    owner = None
+    for i, start in enumerate(comp.case_start):
+        if pc >= start:
+            owner = i
+    return owner
+
+
+def check_composed(comp: P.Composed, target: Target, max_insns: int = 0,
+                   counts: dict | None = None) -> list[tuple[int | None, str]]:
+    _state, got, want, got_res, want_res, problem = run_composed(comp, target, max_insns,
+                                                                 counts)
+    return _compare(comp, got, want, got_res, want_res, problem)
+
+
+# --------------------------------------------------------------------------- cases
+
+
+_TARGET: Target | None = None
+
+
+def default_target() -> Target:
+    global _TARGET
+    if _TARGET is None:
+        _TARGET = DeviceTarget()
+    return _TARGET
+
+
+def _expect_problem(case: P.Case, want: rm.Trap | None) -> str:
+    got = want.name if want else None
+    if case.expect != got:
+        return (f"generator: the case was meant to {'trap ' + case.expect if case.expect else 'halt'}"
+                f" but the reference model {'traps ' + got if got else 'halts'}")
+    return ""
+
+
+def check_case(case: P.Case, target: Target | None = None, *, shrink: bool = False,
+               counts: dict | None = None) -> None:
+    """Runs one case alone (one launch of one program instance) on ``target`` and the
+    reference model; raises :class:`Divergence` with a reproducer if they disagree."""
+    target = target or default_target()
+    comp = P.compose([case])
+    _state, got, want, gr, wr, problem = run_composed(comp, target, case.max_insns, counts)
+    diffs = _compare(comp, got, want, gr, wr, problem)
+    if diffs:
+        if shrink:
+            case = shrink_case(case, target)
+        raise Divergence(reproducer(case, target), case, P.compose([case]).source())
+    bad = _expect_problem(case, want.trap)
+    if bad:
+        raise AssertionError(bad + "\n" + P.compose([case]).source())
+
+
+def check_cases(cases: Sequence[P.Case], target: Target | None = None, *,
+                batch: int = 256, shrink: bool = True, report: BatchReport | None = None,
+                progress=None) -> BatchReport:
+    """Checks many cases: those meant to halt run ``batch`` per launch, those meant to
+    trap one per launch. Divergences are collected in the report (shrunk if ``shrink``);
+    nothing is raised."""
+    target = target or default_target()
+    report = report or BatchReport()
+    valid = [c for c in cases if c.expect is None and not c.max_insns]
+    single = [c for c in cases if c.expect is not None or c.max_insns]
+    for k in range(0, len(valid), batch):
+        chunk = valid[k:k + batch]
+        comp = P.compose(chunk)
+        counts: dict = {}
+        diffs = check_composed(comp, target, 0, counts)
+        report.launches += 1
+        if diffs:
+            # Find the culprits one by one (a trap stops the whole launch).
+            for c in chunk:
+                _check_one(c, target, shrink, report)
+        else:
+            _merge(report.counts, counts)
+        report.cases += len(chunk)
+        if progress:
+            progress(len(chunk))
+    for c in single:
+        _check_one(c, target, shrink, report)
+        report.cases += 1
+        if progress:
+            progress(1)
+    return report
+
+
+def _merge(into: dict, counts: dict) -> None:
+    for k, v in counts.items():
+        into[k] = into.get(k, 0) + v
+
+
+def _check_one(case: P.Case, target: Target, shrink: bool, report: BatchReport) -> None:
+    counts: dict = {}
+    try:
+        check_case(case, target, shrink=shrink, counts=counts)
+    except Divergence as d:
+        report.failures.append(d)
+    except AssertionError as e:  # the generator's expectation, not a divergence
+        report.failures.append(Divergence(str(e), case))
+    report.launches += 1
+    _merge(report.counts, counts)
+
+
+# --------------------------------------------------------------------------- shrinking
+
+
+def _diverges(case: P.Case, target: Target) -> bool:
+    comp = P.compose([case])
+    try:
+        return bool(check_composed(comp, target, case.max_insns))
+    except ValueError:  # a candidate that no longer links (a label was removed)
+        return False
+
+
+def shrink_case(case: P.Case, target: Target, budget: int = 400) -> P.Case:
+    """A smaller case that still diverges: greedy deletion of body lines (keeping labels),
+    then zeroing initial registers, the SRAM image and the memory region."""
+    import dataclasses
+    tries = 0
+
+    def attempt(c):
+        nonlocal tries
+        tries += 1
+        return tries <= budget and _diverges(c, target)
+
+    body = list(case.body)
+    changed = True
+    while changed and tries < budget:
+        changed = False
+        # Chunks first, then single lines.
+        size = max(1, len(body) // 2)
+        while size >= 1 and tries < budget:
+            i = 0
+            while i < len(body) and tries < budget:
+                cand = body[:i] + body[i + size:]
+                if any(isinstance(x, P.Label) for x in body[i:i + size]):
+                    i += size
+                    continue
+                c = dataclasses.replace(case, body=cand)
+                if attempt(c):
+                    body = cand
+                    case = c
+                    changed = True
+                else:
+                    i += size
+            size //= 2
+    for r in range(1, 32):
+        if case.regs[r] and tries < budget:
+            regs = list(case.regs)
+            regs[r] = 0
+            c = dataclasses.replace(case, regs=regs)
+            if attempt(c):
+                case = c
+    for f in ("sram_seed", "mem_seed"):
+        if getattr(case, f) and tries < budget:
+            c = dataclasses.replace(case, **{f: 0})
+            if attempt(c):
+                case = c
+    return case
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def reproducer(case: P.Case, target: Target | None = None) -> str:
+    """A report of ``case`` on ``target``: the differences and the program as assembly
+    with a header that :func:`replay` reads back."""
+    target = target or default_target()
+    comp = P.compose([case])
+    diffs = check_composed(comp, target, case.max_insns)
+    head = [f"divergence between {target.name} and the reference model:"]
+    head += [f"  - {d}" for _ci, d in diffs] or ["  (none now: not reproducible)"]
+    return "\n".join(head) + "\n\nreproducer (python -m npu.testing.fuzz --replay FILE):\n" \
+        + case_source(case)
+
+
+def case_source(case: P.Case) -> str:
+    comp = P.compose([case])
+    hdr = (f"; npu.testing case: mem_seed={case.mem_seed} max_insns={case.max_insns} "
+           f"expect={case.expect or 'halt'}\n"
+           f"; launch: grid (1,), args mem (ptr, {P.SINGLE_MEM} bytes: the region below), "
+           f"out (ptr, {_pages(P.SRAM_BYTES)} bytes of zeros), "
+           + ", ".join(f"{v:#x}" for v in P.EXTRA_ARGS) + "\n"
+           f"; mem region: npu.testing.program.fill_bytes({case.mem_seed}, {P.REGION})\n")
+    return hdr + comp.source()
+
+
+_HDR = re.compile(r";\s*npu.testing case: mem_seed=(\d+) max_insns=(\d+) expect=(\S+)")
+
+
+def replay(source: str, target: Target | None = None) -> list[str]:
+    """Runs a reproducer written by :func:`reproducer` on ``target`` and the reference
+    model; returns the differences (empty: they agree)."""
+    from .. import asm
+    target = target or default_target()
+    m = _HDR.search(source)
+    mem_seed, max_insns = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    kb = asm.read_kbin(asm.assemble(source, filename="<replay>"))
+    k = kb.kernels[0]
+    case = P.Case([0] * 32, [], mem_seed=mem_seed, max_insns=max_insns)
+    comp = P.Composed([case], list(kb.code), bytes(kb.consts), k.entry, k.sram_bytes,
+                      [0], [(0, len(kb.code))])
+    return [d for _ci, d in check_composed(comp, target, max_insns)]
