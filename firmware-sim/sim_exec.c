@@ -783,7 +783,7 @@ static inline __attribute__((always_inline)) int mm(struct sim_xstate *x,
 	uint64_t lda = x->cfg[NPU_SREG_MM_LDA], ldb = x->cfg[NPU_SREG_MM_LDB];
 	uint64_t ldc = x->cfg[NPU_SREG_MM_LDC];
 	uint64_t A = x->r[d->rs1], B = x->r[d->rs2], C = x->r[d->rdr];
-	uint32_t *sa, *sb;
+	void *buf;
 	int rc;
 
 	if (M > SIM_MM_MAX)
@@ -798,64 +798,74 @@ static inline __attribute__((always_inline)) int mm(struct sim_xstate *x,
 	    (rc = rows_check(x, B, ldb, K, N * es, es, 0)) ||
 	    (rc = rows_check(x, C, ldc, M, N * 4, 4, NPU_FAULT_WRITE)))
 		return rc;
-	sa = scratch((M * K + K * N) * 4);
-	if (!sa)
+	buf = scratch((M * K + K * N) * 4);
+	if (!buf)
 		return sim_x_trap(x, NPU_TRAP_ABORTED, 0, 0); /* host out of memory */
-	sb = sa + M * K;
-	for (uint64_t m = 0; m < M; m++) {
-		const uint8_t *p = x->sram + (A + m * lda);
+	/* Each path writes and reads the scratch with one type (malloc'd memory takes the type
+	 * of its stores), so there is no aliasing between float and integer views. */
+	if (t == VT_I8) {
+		int32_t *ai = buf, *bi = ai + M * K;
 
+		for (uint64_t m = 0; m < M; m++)
+			for (uint64_t k = 0; k < K; k++)
+				ai[m * K + k] = ld_int(x->sram + (A + m * lda) + k, t);
 		for (uint64_t k = 0; k < K; k++)
-			sa[m * K + k] = t == VT_I8 ? (uint32_t)ld_int(p + k, t) : f2u(ld_float(p + es * k, t));
-	}
-	for (uint64_t k = 0; k < K; k++) {
-		const uint8_t *p = x->sram + (B + k * ldb);
+			for (uint64_t n = 0; n < N; n++)
+				bi[k * N + n] = ld_int(x->sram + (B + k * ldb) + n, t);
+		for (uint64_t m = 0; m < M; m++) {
+			uint8_t *pc = x->sram + (C + m * ldc);
 
-		for (uint64_t n = 0; n < N; n++)
-			sb[k * N + n] = t == VT_I8 ? (uint32_t)ld_int(p + n, t) : f2u(ld_float(p + es * n, t));
-	}
-	for (uint64_t m = 0; m < M; m++) {
-		uint8_t *pc = x->sram + (C + m * ldc);
-
-		for (uint64_t n0 = 0; n0 < N; n0 += MM_NB) {
-			uint64_t nb = N - n0 < MM_NB ? N - n0 : MM_NB;
-
-			if (t == VT_I8) {
+			for (uint64_t n0 = 0; n0 < N; n0 += MM_NB) {
+				uint64_t nb = N - n0 < MM_NB ? N - n0 : MM_NB;
 				uint32_t ac[MM_NB];
-				const int32_t *ai = (const int32_t *)sa + m * K;
 
-				for (uint64_t j = 0; j < nb; j++) {
-					ac[j] = 0;
-					if (acc)
-						memcpy(&ac[j], pc + 4 * (n0 + j), 4);
-				}
+				if (acc)
+					memcpy(ac, pc + 4 * n0, 4 * nb);
+				else
+					memset(ac, 0, sizeof(ac));
 				for (uint64_t k = 0; k < K; k++) {
-					const int32_t *bi = (const int32_t *)sb + k * N + n0;
-					int32_t av = ai[k];
+					const int32_t *bk = bi + k * N + n0;
+					int32_t av = ai[m * K + k];
 
 					for (uint64_t j = 0; j < nb; j++)
-						ac[j] += (uint32_t)(av * bi[j]);
+						ac[j] += (uint32_t)(av * bk[j]);
 				}
 				memcpy(pc + 4 * n0, ac, 4 * nb);
-			} else {
+			}
+			if (SIM_UNLIKELY((m & 63) == 63) && (rc = sim_x_poll(x)))
+				return rc;
+		}
+	} else {
+		float *af = buf, *bf = af + M * K;
+
+		for (uint64_t m = 0; m < M; m++)
+			for (uint64_t k = 0; k < K; k++)
+				af[m * K + k] = ld_float(x->sram + (A + m * lda) + es * k, t);
+		for (uint64_t k = 0; k < K; k++)
+			for (uint64_t n = 0; n < N; n++)
+				bf[k * N + n] = ld_float(x->sram + (B + k * ldb) + es * n, t);
+		for (uint64_t m = 0; m < M; m++) {
+			uint8_t *pc = x->sram + (C + m * ldc);
+
+			for (uint64_t n0 = 0; n0 < N; n0 += MM_NB) {
+				uint64_t nb = N - n0 < MM_NB ? N - n0 : MM_NB;
 				float ac[MM_NB];
-				const float *af = (const float *)sa + m * K;
 
 				for (uint64_t j = 0; j < nb; j++)
 					ac[j] = acc ? ld_float(pc + 4 * (n0 + j), VT_F32) : 0.0f;
 				for (uint64_t k = 0; k < K; k++) {
-					const float *bf = (const float *)sb + k * N + n0;
-					float av = af[k];
+					const float *bk = bf + k * N + n0;
+					float av = af[m * K + k];
 
 					for (uint64_t j = 0; j < nb; j++)
-						ac[j] = ac[j] + av * bf[j];
+						ac[j] = ac[j] + av * bk[j];
 				}
 				for (uint64_t j = 0; j < nb; j++)
 					st_float(pc + 4 * (n0 + j), VT_F32, ac[j]);
 			}
+			if (SIM_UNLIKELY((m & 63) == 63) && (rc = sim_x_poll(x)))
+				return rc;
 		}
-		if (SIM_UNLIKELY((m & 63) == 63) && (rc = sim_x_poll(x)))
-			return rc;
 	}
 	x->cycles += extra_cycles(d->timing, 0, M * N * K);
 	return 0;

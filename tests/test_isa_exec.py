@@ -586,8 +586,9 @@ def test_f32_to_f16_exhaustive_sample(dev, rng_):
     x = u.view(np.float32)
     body = f"    li r1, 0x10000\n    li r2, 0\n    li r3, {len(x)}\n    vcvt.f16.f32 r1, r2, r3\n"
     out = run(dev, body, x.tobytes(), sram=0x20000)
-    assert np.array_equal(out[0x10000:0x10000 + 2 * len(x)].view(np.uint16),
-                          x.astype(np.float16).view(np.uint16))
+    with np.errstate(over="ignore"):
+        want = x.astype(np.float16).view(np.uint16)
+    assert np.array_equal(out[0x10000:0x10000 + 2 * len(x)].view(np.uint16), want)
 
 
 @pytest.mark.parametrize("dst", ["i8", "i16"])

@@ -72,7 +72,14 @@ int main(void)
 	th_open(&d, "cores=3,mem=256M,sram=64K");
 	th_ctx_init(&ctx, &d);
 	th_queue_init(&q, &d, 0, &ctx);
-	th_map_new(&ctx, VA_DATA, 2 * NPU_PAGE_SIZE, true);
+	{
+		/* random device data, so DMAs bring random floats and ints into SRAM for the
+		 * vector and matrix units (NaNs, infs, denormals, extreme ints) */
+		uint64_t *p = th_ptr(&d, th_map_new(&ctx, VA_DATA, 2 * NPU_PAGE_SIZE, true));
+
+		for (uint64_t i = 0; i < 2 * NPU_PAGE_SIZE / 8; i++)
+			p[i] = rnd();
+	}
 	th_map_new(&ctx, VA_DATA + 2 * NPU_PAGE_SIZE, NPU_PAGE_SIZE, false);
 
 	for (int it = 0; it < iters; it++) {

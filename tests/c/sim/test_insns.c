@@ -94,6 +94,12 @@ int main(void)
 	T_RR(ADD, M1, 2, 1);
 	T_RR(SUB, 1, 2, M1);
 	T_RR(MUL, 0x100000001ull, 0x100000001ull, 0x200000001ull);
+	/* high halves of the 128-bit product, written out by hand */
+	T_RR(MULH, M1, M1, 0);                          /* -1 * -1 = 1 */
+	T_RR(MULHU, M1, M1, M1 - 1);                    /* (2^64-1)^2 = 2^128 - 2^65 + 1 */
+	T_RR(MULH, 0x8000000000000000ull, 2, M1);       /* -2^63 * 2 = -2^64 */
+	T_RR(MULHU, 0x8000000000000000ull, 2, 1);
+	T_RR(MULH, 0x123456789ull, 0x100000000ull, 0x1);
 	T_RR(DIV, (uint64_t)-7, 2, (uint64_t)-3);
 	T_RR(DIV, 7, 0, M1);
 	T_RR(DIV, MIN64, M1, MIN64);
