@@ -40,6 +40,8 @@ def test_json_header_and_machine(tiny_run):
     blas = m["numpy_blas"]
     assert blas["numpy"] == __import__("numpy").__version__
     assert "name" in blas  # which BLAS numpy was built with
+    assert all(isinstance(w, str) for w in r["warnings"])
+    assert isinstance(r["duration_s"], float) and r["sections"] == list(bench.Suite.SECTIONS)
 
 
 def test_every_figure_follows_the_schema(tiny_run):

@@ -39,6 +39,13 @@ int bench_nop(int x)
 	return x;
 }
 
+int bench_launch_stub(void *dev, void *kernel, void *config, void *args, void *arg_sizes,
+		      uint32_t num_args)
+{
+	return dev && kernel && config && (args || !num_args) && (arg_sizes || !num_args)
+		? 0 : NPU_ERROR_INVALID_VALUE;
+}
+
 int bench_memcpy(void *dst, const void *src, size_t n, uint32_t iters, int64_t *ns_out)
 {
 	if (!dst || !src || !ns_out)

@@ -38,6 +38,11 @@ int64_t bench_now_ns(void);
 /* Does nothing: one call of it from Python is the cost of one cffi call. */
 int bench_nop(int x);
 
+/* Stands in for npu_launch_kernel (same arguments, untyped so that another extension's
+ * pointers pass) and does nothing: the Python SDK's own cost of a launch. */
+int bench_launch_stub(void *dev, void *kernel, void *config, void *args, void *arg_sizes,
+		      uint32_t num_args);
+
 /* Times `iters` memcpy(dst, src, n). */
 int bench_memcpy(void *dst, const void *src, size_t n, uint32_t iters, int64_t *ns_out);
 

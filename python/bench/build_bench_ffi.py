@@ -41,6 +41,8 @@ npu_result_t npu_module_get_kernel(npu_module_t *mod, const char *name, npu_kern
 
 int64_t bench_now_ns(void);
 int bench_nop(int x);
+int bench_launch_stub(void *dev, void *kernel, void *config, void *args, void *arg_sizes,
+                      uint32_t num_args);
 int bench_memcpy(void *dst, const void *src, size_t n, uint32_t iters, int64_t *ns_out);
 int bench_pingpong(int kind, int ping_cpu, int pong_cpu, uint32_t warmup, uint32_t n,
                    int64_t *ns_out);
