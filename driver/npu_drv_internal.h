@@ -410,6 +410,7 @@ int drv_cq_submit(struct npu_cqueue *cq, const uint8_t *cmds, uint32_t size,
 int drv_cq_wait(struct npu_cqueue *cq, uint64_t seqno, int64_t timeout_ns, uint64_t *completed,
 		int32_t *status, uint32_t *failed);
 void drv_hwq_service(struct npu_device *dev, struct npu_hwq *hq, bool irq);
+void drv_hwq_service_locked(struct npu_device *dev, struct npu_hwq *hq, bool irq); /* svc_lock */
 /* Completes every unfinished job of cq with `status`: the device must no longer run it
  * (queue disabled, or reset). `rec_code` != 0 adds an NPU_FAULT_F_LOST record per job.
  * Caller holds recovery_lock, cq->ring_lock and hq->svc_lock. */
@@ -447,6 +448,10 @@ void drv_watchdog_stop(struct npu_device *dev);
  * recovery_lock. */
 void drv_device_reset(struct npu_device *dev, struct npu_hwq *guilty);
 uint64_t drv_file_hang_ms(struct npu_file *f);
+
+/* npu_uaccess.c: the caller's memory behind pointers inside ioctl structs. */
+int drv_copy_from_user(void *dst, uint64_t src, uint64_t len); /* 0 or -EFAULT */
+int drv_user_range_ok(uint64_t ptr, uint64_t len, bool write);  /* 0 or -EFAULT */
 
 /* npu_dev.c */
 int64_t drv_now_ns(void);

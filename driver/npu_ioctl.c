@@ -238,6 +238,12 @@ static int npu_ioctl_bo_userptr(struct npu_file *f, void *uarg)
 		npu_dbg("bo_userptr: device lost");
 		return -ENODEV;
 	}
+	if (drv_user_range_ok(args.user_ptr, args.size, !(args.flags & NPU_BO_READ_ONLY))) {
+		npu_dbg("bo_userptr: 0x%llx + %llu is not mapped %s", (unsigned long long)args.user_ptr,
+			(unsigned long long)args.size,
+			args.flags & NPU_BO_READ_ONLY ? "readable" : "writable");
+		return -EFAULT;
+	}
 
 	pthread_mutex_lock(&f->lock);
 	drv_bo_reap(f);
@@ -570,7 +576,12 @@ static int npu_ioctl_submit(struct npu_file *f, void *uarg)
 	cmds = malloc(args.cmds_size);
 	if (!cmds)
 		return -ENOMEM;
-	memcpy(cmds, (const void *)(uintptr_t)args.cmds, args.cmds_size);
+	if (drv_copy_from_user(cmds, args.cmds, args.cmds_size)) {
+		npu_dbg("submit: cmds 0x%llx + %u is not readable", (unsigned long long)args.cmds,
+			args.cmds_size);
+		ret = -EFAULT;
+		goto err_free_cmds;
+	}
 	ret = npu_validate_cmds(f, cmds, args.cmds_size, &nfences, &launches);
 	if (ret)
 		goto err_free_cmds;
@@ -941,8 +952,11 @@ static int npu_ioctl_fence_wait(struct npu_file *f, void *uarg)
 		npu_dbg("fence_wait: invalid timeout_ns %lld", (long long)args.timeout_ns);
 		return -EINVAL;
 	}
-	memcpy(handles, (const void *)(uintptr_t)args.handles, args.count * sizeof(*handles));
-	memcpy(values, (const void *)(uintptr_t)args.values, args.count * sizeof(*values));
+	if (drv_copy_from_user(handles, args.handles, args.count * sizeof(*handles)) ||
+	    drv_copy_from_user(values, args.values, args.count * sizeof(*values))) {
+		npu_dbg("fence_wait: handles or values not readable");
+		return -EFAULT;
+	}
 
 	pthread_mutex_lock(&f->lock);
 	for (n = 0; n < args.count; n++) {

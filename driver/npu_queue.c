@@ -150,6 +150,9 @@ void drv_cq_program(struct npu_cqueue *cq)
 	npu_qwr32(dev, q, NPU_QREG_STATUS_HI, (uint32_t)(cq->status_phys >> 32));
 	npu_qwr32(dev, q, NPU_QREG_PRIORITY, npu_hw_priority[cq->priority]);
 	npu_qwr32(dev, q, NPU_QREG_ENGINE, cq->engine);
+	/* Jobs the driver completed itself (reset, cancel) never reached the record: a later
+	 * fault's fault_fence must name the job after them. The queue is disabled. */
+	__atomic_store_n(&cq->status->fence, drv_cq_last_seqno(cq), __ATOMIC_RELEASE);
 	/* HEAD is free running; a device may keep an old value: start the tail there. */
 	head = npu_qrd32(dev, q, NPU_QREG_HEAD);
 	npu_qwr32(dev, q, NPU_QREG_TAIL, head);
@@ -462,7 +465,7 @@ static void npu_cq_take_fault(struct npu_cqueue *cq)
 		 (unsigned long long)r.addr, (unsigned long long)r.insn, r.flags);
 }
 
-void drv_hwq_service(struct npu_device *dev, struct npu_hwq *hq, bool irq)
+void drv_hwq_service_locked(struct npu_device *dev, struct npu_hwq *hq, bool irq)
 {
 	struct npu_cqueue *cq;
 	struct npu_list done;
@@ -470,14 +473,11 @@ void drv_hwq_service(struct npu_device *dev, struct npu_hwq *hq, bool irq)
 	uint64_t before;
 
 	npu_list_init(&done);
-	pthread_mutex_lock(&hq->svc_lock);
 	pthread_mutex_lock(&hq->lock);
 	cq = hq->cq; /* stable while svc_lock is held */
 	pthread_mutex_unlock(&hq->lock);
-	if (!cq) {
-		pthread_mutex_unlock(&hq->svc_lock);
+	if (!cq)
 		return;
-	}
 	faulted = npu_qrd32(dev, hq->idx, NPU_QREG_STATE) == NPU_QSTATE_FAULTED;
 
 	pthread_mutex_lock(&hq->lock);
@@ -498,6 +498,12 @@ void drv_hwq_service(struct npu_device *dev, struct npu_hwq *hq, bool irq)
 		drv_dev_notify_fences(dev);
 	if (faulted || progressed)
 		drv_file_notify(cq->file);
+}
+
+void drv_hwq_service(struct npu_device *dev, struct npu_hwq *hq, bool irq)
+{
+	pthread_mutex_lock(&hq->svc_lock);
+	drv_hwq_service_locked(dev, hq, irq);
 	pthread_mutex_unlock(&hq->svc_lock);
 }
 

@@ -171,11 +171,8 @@ void drv_device_reset(struct npu_device *dev, struct npu_hwq *guilty)
 	for (unsigned i = 0; i < n; i++) {
 		struct npu_cqueue *cq = active[i];
 
-		if (npu_qrd32(dev, cq->hq->idx, NPU_QREG_STATE) != NPU_QSTATE_FAULTED)
-			continue;
-		pthread_mutex_unlock(&cq->hq->svc_lock);
-		drv_hwq_service(dev, cq->hq, false);
-		pthread_mutex_lock(&cq->hq->svc_lock);
+		if (npu_qrd32(dev, cq->hq->idx, NPU_QREG_STATE) == NPU_QSTATE_FAULTED)
+			drv_hwq_service_locked(dev, cq->hq, false);
 	}
 
 	for (unsigned attempt = 1; attempt <= NPU_RESET_ATTEMPTS; attempt++) {

@@ -254,9 +254,9 @@ static void cp_exec(struct sim_engine *e, const struct cp_snap *s, struct cp_res
 	case NPU_PKT_BARRIER:
 		if (bytes != sizeof(pkt.hdr))
 			break;
-		/* Packets of a queue already run one after the other; make the writes of the
-		 * earlier ones visible to everyone before the later ones start. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		/* Packets of a queue already run one after the other, and each is committed
+		 * under the device lock (a full barrier): the earlier ones' writes are visible
+		 * to everyone before a later one starts. Nothing more to do. */
 		return;
 	case NPU_PKT_FENCE:
 		if (bytes != sizeof(pkt.fence))

@@ -172,7 +172,11 @@ npu_result_t npu_device_open(int ordinal, npu_device_t **out)
 	if (ret)
 		goto err_close;
 	pthread_mutex_init(&dev->lock, NULL);
-	npui_streams_init(dev);
+	ret = npui_streams_init(dev);
+	if (ret) {
+		pthread_mutex_destroy(&dev->lock);
+		goto err_close;
+	}
 	*out = dev;
 	return NPU_SUCCESS;
 

@@ -468,6 +468,10 @@ npu_result_t npu_launch_kernel(npu_device_t *dev, npu_kernel_t *k,
 	if (!stream)
 		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				      "npu_launch_config.stream belongs to another device");
+	if (stream->flags & NPU_STREAM_COPY)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "kernel '%s': stream %" PRIu64 " was created with "
+				      "NPU_STREAM_COPY and takes no launches", k->name, stream->id);
 	if (config->struct_size >= offsetof(struct npu_launch_config, stream) && config->reserved)
 		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_launch_config.reserved must be 0");
 	uint64_t programs = 1;

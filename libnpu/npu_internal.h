@@ -21,26 +21,39 @@ struct npu_alloc {
 /* What libnpu knows about each submitted job: names faults, feeds events and profilers. */
 #define NPUI_JOB_HISTORY 4096
 struct npui_job {
-	uint64_t seqno;            /* 0 = slot unused */
+	uint64_t id;               /* global job id, 0 = slot unused */
+	uint64_t seqno;            /* fence value on its queue */
 	uint64_t stream_id;
+	uint32_t queue;
 	uint32_t kind;             /* NPU_JOB_* */
 	uint32_t grid[3];
 	uint32_t faulted;
 	uint64_t bytes;
 	uint64_t submit_ns;
 	uint64_t complete_ns;      /* 0 until seen complete */
+	bool device_clock;         /* the device stamps it into dev->ts.host[id % N] */
 	char name[64];
 };
 
 /*
- * The queue layer: the only code that submits to or waits on driver queues. Streams map onto
- * queues here, so moving to several hardware queues per client changes this layer only.
- * Today the driver gives each client one queue (id 0) and every stream shares it.
+ * The queue layer: the only code that submits to or waits on driver queues. Each stream maps
+ * onto a queue here. With driver uapi >= 1.1 a stream gets a queue of its own (up to
+ * NPUI_MAX_QUEUES; queues of destroyed streams are reused), each queue signals a timeline
+ * fence with every job's seqno, and a stream waits for another queue's event with a
+ * WAIT_FENCE job. Queue structs live until the device is closed.
  */
+#define NPUI_MAX_QUEUES 8
 struct npui_queue {
-	uint32_t id;               /* driver queue id */
+	struct npui_queue *next;   /* dev->queues */
+	uint32_t id;               /* driver queue id (0 = the client's default queue) */
+	uint32_t type;             /* NPU_QUEUE_COMPUTE / NPU_QUEUE_COPY */
+	uint32_t priority;         /* NPU_QUEUE_PRIORITY_* */
+	uint32_t streams;          /* streams using it */
+	uint32_t fence;            /* fence handle signalled with each job's seqno, 0 = none */
+	uint64_t fence_from;       /* first seqno whose job signals `fence` */
 	uint64_t last_seqno;       /* last submitted on this queue */
 	uint64_t completed;        /* highest fence seen signalled */
+	uint64_t job_ids[NPUI_JOB_HISTORY]; /* seqno % N -> global job id */
 };
 
 #define NPUI_MAX_PENDING_FAULTS 64
@@ -52,7 +65,7 @@ struct npu_stream {
 	uint32_t flags;
 	int32_t priority;
 	struct npui_queue *queue;
-	uint64_t last_seqno;       /* this stream's last job */
+	uint64_t last_seqno;       /* this stream's last job (on its queue) */
 };
 
 struct npu_event {
@@ -89,19 +102,24 @@ struct npu_module {
 struct npu_device {
 	int fd;
 	int ordinal;
-	pthread_mutex_t lock;    /* everything below but `watch` */
+	uint32_t uapi;           /* driver uapi version, major << 16 | minor */
+	pthread_mutex_t lock;    /* everything below but `watch.thread` */
 	pthread_cond_t submitted; /* a job was submitted (wakes the completion watcher) */
-	struct npui_queue queue; /* the client's one hardware queue */
+	struct npui_queue *queue0; /* the client's default queue: the default stream's */
+	struct npui_queue *queues; /* every queue in use, queue0 first */
+	uint32_t nqueues;
 	struct npu_stream default_stream;
 	struct npu_stream *streams;
 	uint64_t next_stream_id;
+	uint64_t last_job;       /* global id of the last submitted job */
 	struct npu_alloc *allocs; /* sorted by va */
 	size_t nallocs, cap_allocs;
 	struct npu_module *modules;
-	struct npui_job jobs[NPUI_JOB_HISTORY];
+	struct npui_job jobs[NPUI_JOB_HISTORY]; /* by global id % N */
 	/* Faults read from the driver but not yet returned to the caller, oldest first. */
 	struct npu_fault_info pending[NPUI_MAX_PENDING_FAULTS];
 	uint64_t pending_seqno[NPUI_MAX_PENDING_FAULTS];
+	uint32_t pending_queue[NPUI_MAX_PENDING_FAULTS];
 	uint32_t npending;
 	struct npu_fault_info last_fault;
 	struct npu_device_props props;
@@ -111,6 +129,7 @@ struct npu_device {
 	uint64_t faults;
 	uint64_t busy_ns;
 	uint64_t busy_since;     /* != 0 while work is outstanding */
+	uint64_t outstanding;    /* jobs submitted and not yet seen complete */
 	/* Completion watcher (tracing / timing events): a thread that waits for each job. */
 	struct {
 		pthread_t thread;
@@ -118,7 +137,15 @@ struct npu_device {
 		bool stop;
 		bool tracing;    /* npu_device_set_tracing(1) holds one use */
 		uint32_t users;  /* tracing + live timing events */
+		int eventfd;     /* the driver's event fd (uapi >= 1.1), -1 if none */
 	} watch;
+	/* Device-clock stamps of each job's start and end while tracing (uapi >= 1.1): a
+	 * buffer of NPUI_JOB_HISTORY pairs, by job id. */
+	struct {
+		npu_deviceptr_t va;
+		uint64_t *host;
+		uint64_t freq;   /* ticks per second */
+	} ts;
 };
 
 uint64_t npui_now_ns(void);
@@ -143,12 +170,12 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
  * timeout_ns < 0 waits forever. */
 npu_result_t npui_wait(struct npu_device *dev, struct npui_queue *q, uint64_t seqno,
 		       int64_t timeout_ns);
-/* Waits for every job of the device (dev->lock held). */
+/* Waits for every job of the device, on every queue (dev->lock held). */
 npu_result_t npui_sync_all(struct npu_device *dev);
 /* Resolves a public stream argument: NULL = the default stream. NULL result = bad handle. */
 struct npu_stream *npui_stream(struct npu_device *dev, npu_stream_t *stream);
 /* Device setup/teardown of the stream layer. */
-void npui_streams_init(struct npu_device *dev);
+npu_result_t npui_streams_init(struct npu_device *dev);
 void npui_streams_fini(struct npu_device *dev);
 /* Takes or drops a user of the completion watcher (dev->lock not held). */
 npu_result_t npui_watch_get(struct npu_device *dev);

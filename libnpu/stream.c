@@ -3,12 +3,15 @@
  * libnpu: the queue layer (submission, waiting, faults, job records), streams, events and the
  * completion watcher.
  *
- * Every stream maps onto a driver queue through struct npui_queue. The driver ABI gives each
- * client one queue today, so all streams share it: work is correct (each stream stays in
- * order, and so does everything else) but streams do not overlap, and waiting on an event of
- * another stream needs no fence packet because the queue orders them already.
+ * Every stream maps onto a driver queue through struct npui_queue. With driver uapi >= 1.1 a
+ * stream gets its own queue (compute or copy, with a priority), so streams overlap; each
+ * queue then signals a timeline fence with the seqno of every job, and a stream that waits
+ * for an event of another queue submits a WAIT_FENCE job. Without queues (uapi 1.0) every
+ * stream shares queue 0, which orders everything already.
  */
 #include <errno.h>
+#include <poll.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +30,30 @@ uint64_t npui_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static struct npui_job *job_of(struct npu_device *dev, uint64_t seqno)
+static struct npui_job *job_by_id(struct npu_device *dev, uint64_t id)
 {
-	struct npui_job *j = &dev->jobs[seqno % NPUI_JOB_HISTORY];
+	struct npui_job *j = &dev->jobs[id % NPUI_JOB_HISTORY];
 
-	return seqno && j->seqno == seqno ? j : NULL;
+	return id && j->id == id ? j : NULL;
+}
+
+/* The record of the job with fence value `seqno` on queue `q`. */
+static struct npui_job *job_of(struct npu_device *dev, struct npui_queue *q, uint64_t seqno)
+{
+	struct npui_job *j;
+
+	if (!seqno)
+		return NULL;
+	j = job_by_id(dev, q->job_ids[seqno % NPUI_JOB_HISTORY]);
+	return j && j->queue == q->id && j->seqno == seqno ? j : NULL;
+}
+
+static struct npui_queue *queue_by_id(struct npu_device *dev, uint32_t id)
+{
+	for (struct npui_queue *q = dev->queues; q; q = q->next)
+		if (q->id == id)
+			return q;
+	return NULL;
 }
 
 /* ---- Submission ---------------------------------------------------------------------- */
@@ -40,25 +62,68 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 			 uint32_t size, struct npui_job *job)
 {
 	struct npui_queue *q = stream->queue;
+	/* The largest command is a launch with 32 arguments (320 bytes), plus the fence signal. */
+	uint8_t buf[512];
 	struct npu_submit s = {
 		.cmds = (uint64_t)(uintptr_t)cmds,
 		.cmds_size = size,
 		.queue = q->id,
 	};
-	uint64_t now = npui_now_ns();
-	int ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_SUBMIT, &s);
+	uint64_t now = npui_now_ns(), id = dev->last_job + 1;
+	bool stamp = dev->ts.host && dev->watch.tracing;
+	uint32_t len = 0;
+	int ret;
 
+	if (q->fence || stamp) {
+		if (size + 64 > sizeof(buf))
+			return npui_set_error(NPU_ERROR_INVALID_VALUE, "command of %u bytes too large",
+					      size);
+		struct npu_cmd_timestamp ts = {
+			.hdr = { .type = NPU_CMD_TIMESTAMP, .dwords = sizeof(ts) / 8 },
+			.dst_addr = dev->ts.va + (id % NPUI_JOB_HISTORY) * 16,
+		};
+		if (stamp) {
+			/* Device-clock start and end of the job, for profilers. */
+			dev->ts.host[(id % NPUI_JOB_HISTORY) * 2] = 0;
+			dev->ts.host[(id % NPUI_JOB_HISTORY) * 2 + 1] = 0;
+			memcpy(buf, &ts, sizeof(ts));
+			len += sizeof(ts);
+		}
+		memcpy(buf + len, cmds, size);
+		len += size;
+		if (stamp) {
+			ts.dst_addr += 8;
+			memcpy(buf + len, &ts, sizeof(ts));
+			len += sizeof(ts);
+		}
+		if (q->fence) {
+			struct npu_cmd_fence sig = {
+				.hdr = { .type = NPU_CMD_SIGNAL_FENCE, .dwords = sizeof(sig) / 8 },
+				.fence = q->fence,
+				.value = q->last_seqno + 1,  /* seqnos count up by one per submit */
+			};
+			memcpy(buf + len, &sig, sizeof(sig));
+			len += sizeof(sig);
+		}
+		s.cmds = (uint64_t)(uintptr_t)buf;
+		s.cmds_size = len;
+	}
+	ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_SUBMIT, &s);
 	if (ret)
-		return npui_set_error(ret, "submit failed: %s", strerror(-ret));
+		return npui_set_error(ret, "submit to queue %u failed: %s", q->id, strerror(-ret));
 	q->last_seqno = s.seqno;
 	stream->last_seqno = s.seqno;
+	job->id = ++dev->last_job;
+	job->device_clock = stamp;
 	job->seqno = s.seqno;
+	job->queue = q->id;
 	job->stream_id = stream->id;
 	job->submit_ns = now;
 	job->complete_ns = 0;
 	job->faulted = 0;
-	dev->jobs[s.seqno % NPUI_JOB_HISTORY] = *job;
-	if (!dev->busy_since)
+	dev->jobs[job->id % NPUI_JOB_HISTORY] = *job;
+	q->job_ids[s.seqno % NPUI_JOB_HISTORY] = job->id;
+	if (!dev->outstanding++)
 		dev->busy_since = now;
 	pthread_cond_broadcast(&dev->submitted);
 	return NPU_SUCCESS;
@@ -69,19 +134,21 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 /* The queue's fence reached `completed`: stamp the jobs that finished (dev->lock held). */
 static void note_completed(struct npu_device *dev, struct npui_queue *q, uint64_t completed)
 {
-	uint64_t now;
+	uint64_t now, n;
 
 	if (completed <= q->completed)
 		return;
 	now = npui_now_ns();
 	for (uint64_t s = q->completed + 1; s <= completed; s++) {
-		struct npui_job *j = job_of(dev, s);
+		struct npui_job *j = job_of(dev, q, s);
 		if (j && !j->complete_ns)
 			j->complete_ns = now;
 	}
-	dev->jobs_completed += completed - q->completed;
+	n = completed - q->completed;
+	dev->jobs_completed += n;
 	q->completed = completed;
-	if (completed >= q->last_seqno && dev->busy_since) {
+	dev->outstanding = dev->outstanding > n ? dev->outstanding - n : 0;
+	if (!dev->outstanding && dev->busy_since) {
 		dev->busy_ns += now - dev->busy_since;
 		dev->busy_since = 0;
 	}
@@ -99,10 +166,30 @@ static npu_result_t poll_queue(struct npu_device *dev, struct npui_queue *q)
 	return NPU_SUCCESS;
 }
 
+/* Whether the work up to `seqno` of `q` has finished (dev->lock held): the completion fence,
+ * or the queue's timeline fence, which a job signals at its end, a moment before the driver
+ * sees the job complete (so a stream that waited on it may already have run). */
+static npu_result_t queue_reached(struct npu_device *dev, struct npui_queue *q, uint64_t seqno,
+				  bool *done)
+{
+	npu_result_t ret = NPU_SUCCESS;
+
+	if (seqno > q->completed)
+		ret = poll_queue(dev, q);
+	*done = seqno <= q->completed;
+	if (!*done && !ret && q->fence && seqno >= q->fence_from) {
+		struct npu_fence_query fq = { .handle = q->fence };
+		if (npu_drv_ioctl(dev->fd, NPU_IOCTL_FENCE_QUERY, &fq) == 0)
+			*done = fq.value >= seqno;
+	}
+	return ret;
+}
+
 static void describe_fault(struct npu_device *dev, const struct npu_get_fault *f,
 			   struct npu_fault_info *info)
 {
-	const struct npui_job *job = job_of(dev, f->seqno);
+	struct npui_queue *q = queue_by_id(dev, f->queue);
+	const struct npui_job *job = q ? job_of(dev, q, f->seqno) : NULL;
 
 	memset(info, 0, sizeof(*info));
 	info->struct_size = sizeof(*info);
@@ -147,7 +234,8 @@ static npu_result_t collect_faults(struct npu_device *dev)
 		if (!(f.flags & NPU_FAULT_F_VALID))
 			return NPU_SUCCESS;
 		dev->faults++;
-		struct npui_job *job = job_of(dev, f.seqno);
+		struct npui_queue *fq = queue_by_id(dev, f.queue);
+		struct npui_job *job = fq ? job_of(dev, fq, f.seqno) : NULL;
 		if (job)
 			job->faulted = 1;
 		if (dev->npending == NPUI_MAX_PENDING_FAULTS) {
@@ -156,25 +244,29 @@ static npu_result_t collect_faults(struct npu_device *dev)
 				(NPUI_MAX_PENDING_FAULTS - 1) * sizeof(dev->pending[0]));
 			memmove(&dev->pending_seqno[0], &dev->pending_seqno[1],
 				(NPUI_MAX_PENDING_FAULTS - 1) * sizeof(dev->pending_seqno[0]));
+			memmove(&dev->pending_queue[0], &dev->pending_queue[1],
+				(NPUI_MAX_PENDING_FAULTS - 1) * sizeof(dev->pending_queue[0]));
 			dev->npending--;
 		}
 		struct npu_fault_info info;
 		describe_fault(dev, &f, &info);
 		dev->pending[dev->npending] = info;
 		dev->pending_seqno[dev->npending] = f.seqno;
+		dev->pending_queue[dev->npending] = f.queue;
 		dev->npending++;
 	}
 }
 
-/* Returns the oldest pending fault of a job <= seqno and forgets every other one of those:
- * one wait reports one fault, and each fault is reported at most once. */
-static npu_result_t report_faults(struct npu_device *dev, uint64_t seqno)
+/* Returns the oldest pending fault of a job of `q` <= seqno (of any queue if q is NULL) and
+ * forgets every other one of those: one wait reports one fault, and each fault is reported at
+ * most once. */
+static npu_result_t report_faults(struct npu_device *dev, struct npui_queue *q, uint64_t seqno)
 {
 	npu_result_t result = NPU_SUCCESS;
 	uint32_t keep = 0;
 
 	for (uint32_t i = 0; i < dev->npending; i++) {
-		if (dev->pending_seqno[i] <= seqno) {
+		if (!q || (dev->pending_queue[i] == q->id && dev->pending_seqno[i] <= seqno)) {
 			if (result == NPU_SUCCESS) {
 				dev->last_fault = dev->pending[i];
 				result = npui_set_error(NPU_ERROR_KERNEL_FAULT, "%s",
@@ -185,6 +277,7 @@ static npu_result_t report_faults(struct npu_device *dev, uint64_t seqno)
 		if (keep != i) {
 			dev->pending[keep] = dev->pending[i];
 			dev->pending_seqno[keep] = dev->pending_seqno[i];
+			dev->pending_queue[keep] = dev->pending_queue[i];
 		}
 		keep++;
 	}
@@ -192,69 +285,113 @@ static npu_result_t report_faults(struct npu_device *dev, uint64_t seqno)
 	return result;
 }
 
+/* Sleeps until `seqno` of `q` has signalled (dev->lock held, dropped while sleeping). */
+static npu_result_t wait_seqno(struct npu_device *dev, struct npui_queue *q, uint64_t seqno,
+			       int64_t timeout_ns)
+{
+	struct npu_wait w = { .seqno = seqno, .queue = q->id };
+	int64_t now;
+	int err;
+
+	if (seqno <= q->completed)
+		return NPU_SUCCESS;
+	now = (int64_t)npui_now_ns();
+	w.timeout_ns = timeout_ns < 0 || timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+	/* Sleep without the device lock so other threads keep submitting. */
+	pthread_mutex_unlock(&dev->lock);
+	err = npu_drv_ioctl(dev->fd, NPU_IOCTL_WAIT, &w);
+	pthread_mutex_lock(&dev->lock);
+	if (err == -ETIMEDOUT)
+		return npui_set_error(NPU_ERROR_TIMEOUT,
+				      "job %" PRIu64 " of queue %u did not complete within %" PRId64
+				      " ns", seqno, q->id, timeout_ns);
+	if (err)
+		return npui_set_error(err, "waiting for job %" PRIu64 " of queue %u failed: %s",
+				      seqno, q->id, strerror(-err));
+	note_completed(dev, q, w.completed);
+	return NPU_SUCCESS;
+}
+
 npu_result_t npui_wait(struct npu_device *dev, struct npui_queue *q, uint64_t seqno,
 		       int64_t timeout_ns)
 {
-	npu_result_t ret;
+	npu_result_t ret = wait_seqno(dev, q, seqno, timeout_ns);
 
-	if (seqno > q->completed) {
-		struct npu_wait w = { .seqno = seqno, .queue = q->id };
-		int64_t now = (int64_t)npui_now_ns();
-
-		w.timeout_ns = timeout_ns < 0 || timeout_ns > INT64_MAX - now ? INT64_MAX
-									 : now + timeout_ns;
-		/* Sleep without the device lock so other threads keep submitting. */
-		pthread_mutex_unlock(&dev->lock);
-		int err = npu_drv_ioctl(dev->fd, NPU_IOCTL_WAIT, &w);
-		pthread_mutex_lock(&dev->lock);
-		if (err == -ETIMEDOUT)
-			return npui_set_error(NPU_ERROR_TIMEOUT,
-					      "job %" PRIu64 " did not complete within %" PRId64 " ns",
-					      seqno, timeout_ns);
-		if (err)
-			return npui_set_error(err, "waiting for job %" PRIu64 " failed: %s", seqno,
-					      strerror(-err));
-		note_completed(dev, q, w.completed);
-	}
+	if (ret)
+		return ret;
 	ret = collect_faults(dev);
 	if (ret)
 		return ret;
-	return report_faults(dev, seqno);
+	return report_faults(dev, q, seqno);
 }
 
 npu_result_t npui_sync_all(struct npu_device *dev)
 {
-	return npui_wait(dev, &dev->queue, dev->queue.last_seqno, -1);
+	npu_result_t ret;
+
+	/* Queue structs are never freed while the device is open, so the list survives the
+	 * lock being dropped in wait_seqno(); queues added meanwhile are newer work. */
+	for (struct npui_queue *q = dev->queues; q; q = q->next) {
+		ret = wait_seqno(dev, q, q->last_seqno, -1);
+		if (ret)
+			return ret;
+	}
+	ret = collect_faults(dev);
+	if (ret)
+		return ret;
+	return report_faults(dev, NULL, 0);
 }
 
 /* ---- Completion watcher ---------------------------------------------------------------- */
 
+static bool work_pending(struct npu_device *dev)
+{
+	for (struct npui_queue *q = dev->queues; q; q = q->next)
+		if (q->completed < q->last_seqno)
+			return true;
+	return false;
+}
+
+/* Stamps completions as they happen. With the driver's event fd one thread watches every
+ * queue; without it (uapi 1.0: one queue) it waits for the next job. Sleeps are bounded so
+ * that stopping never waits for a long kernel. */
 static void *watch_main(void *arg)
 {
 	struct npu_device *dev = arg;
-	struct npui_queue *q = &dev->queue;
 
 	pthread_mutex_lock(&dev->lock);
 	while (!dev->watch.stop) {
-		if (q->completed >= q->last_seqno) {
+		if (!work_pending(dev)) {
 			pthread_cond_wait(&dev->submitted, &dev->lock);
 			continue;
 		}
-		/* Bounded sleeps, so that stopping never waits for a long kernel. */
-		struct npu_wait w = {
-			.seqno = q->completed + 1,
-			.timeout_ns = (int64_t)(npui_now_ns() + 50000000ull),
-			.queue = q->id,
-		};
-		pthread_mutex_unlock(&dev->lock);
-		int err = npu_drv_ioctl(dev->fd, NPU_IOCTL_WAIT, &w);
-		pthread_mutex_lock(&dev->lock);
-		if (err == 0) {
-			note_completed(dev, q, w.completed);
-			collect_faults(dev);
-		} else if (err != -ETIMEDOUT) {
-			break;  /* the file is broken; waits by callers report it */
+		if (dev->watch.eventfd >= 0) {
+			struct pollfd pfd = { .fd = dev->watch.eventfd, .events = POLLIN };
+			uint64_t count;
+
+			pthread_mutex_unlock(&dev->lock);
+			if (poll(&pfd, 1, 50) > 0 && read(pfd.fd, &count, sizeof(count)) < 0)
+				count = 0;  /* non-blocking: another reader got it; re-check anyway */
+			pthread_mutex_lock(&dev->lock);
+			for (struct npui_queue *q = dev->queues; q; q = q->next)
+				if (q->completed < q->last_seqno)
+					poll_queue(dev, q);
+		} else {
+			struct npui_queue *q = dev->queue0;
+			struct npu_wait w = {
+				.seqno = q->completed + 1,
+				.timeout_ns = (int64_t)(npui_now_ns() + 50000000ull),
+				.queue = q->id,
+			};
+			pthread_mutex_unlock(&dev->lock);
+			int err = npu_drv_ioctl(dev->fd, NPU_IOCTL_WAIT, &w);
+			pthread_mutex_lock(&dev->lock);
+			if (err == 0)
+				note_completed(dev, q, w.completed);
+			else if (err != -ETIMEDOUT)
+				break;  /* the file is broken; waits by callers report it */
 		}
+		collect_faults(dev);
 	}
 	pthread_mutex_unlock(&dev->lock);
 	return NULL;
@@ -324,6 +461,20 @@ npu_result_t npu_device_set_tracing(npu_device_t *dev, int enable)
 		npui_watch_put(dev);
 		return NPU_SUCCESS;
 	}
+	pthread_mutex_lock(&dev->lock);
+	if (!dev->ts.host && dev->uapi >= 0x10001) {
+		struct npu_get_param gp = { .param = NPU_PARAM_TIMESTAMP_FREQ };
+		struct npu_alloc a;
+		/* Without the buffer, tracing still works on host times. */
+		if (npu_drv_ioctl(dev->fd, NPU_IOCTL_GET_PARAM, &gp) == 0 && gp.value &&
+		    npui_alloc_bo(dev, NPUI_JOB_HISTORY * 16, 0, &a) == NPU_SUCCESS) {
+			dev->ts.va = a.va;
+			dev->ts.host = a.host;
+			dev->ts.freq = gp.value;
+		}
+		npui_clear_error();
+	}
+	pthread_mutex_unlock(&dev->lock);
 	npu_result_t ret = npui_watch_get(dev);
 	if (ret) {
 		pthread_mutex_lock(&dev->lock);
@@ -335,7 +486,7 @@ npu_result_t npu_device_set_tracing(npu_device_t *dev, int enable)
 
 /* ---- Job records and statistics --------------------------------------------------------- */
 
-npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t seqno, struct npu_job_info *info)
+npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t id, struct npu_job_info *info)
 {
 	struct npu_job_info full;
 	struct npui_job *j;
@@ -344,21 +495,21 @@ npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t seqno, struct npu_jo
 	npui_clear_error();
 	if (!dev || !info)
 		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_get_job: NULL argument");
-	if (info->struct_size < offsetof(struct npu_job_info, seqno))
+	if (info->struct_size < offsetof(struct npu_job_info, id))
 		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				      "npu_device_get_job: struct_size %u too small",
 				      info->struct_size);
 	memset(&full, 0, sizeof(full));
 	pthread_mutex_lock(&dev->lock);
-	j = job_of(dev, seqno);
+	j = job_by_id(dev, id);
 	if (!j) {
 		pthread_mutex_unlock(&dev->lock);
 		return npui_set_error(NPU_ERROR_NOT_FOUND,
 				      "no record of job %" PRIu64 " (last submitted %" PRIu64
-				      ", %d kept)", seqno, dev->queue.last_seqno, NPUI_JOB_HISTORY);
+				      ", %d kept)", id, dev->last_job, NPUI_JOB_HISTORY);
 	}
 	full.kind = j->kind;
-	full.seqno = j->seqno;
+	full.id = j->id;
 	full.stream_id = j->stream_id;
 	memcpy(full.name, j->name, sizeof(full.name));
 	memcpy(full.grid, j->grid, sizeof(full.grid));
@@ -366,6 +517,19 @@ npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t seqno, struct npu_jo
 	full.bytes = j->bytes;
 	full.submit_ns = j->submit_ns;
 	full.complete_ns = j->complete_ns;
+	full.queue = j->queue;
+	full.seqno = j->seqno;
+	if (j->device_clock && j->complete_ns && dev->ts.host) {
+		uint64_t t0 = dev->ts.host[(id % NPUI_JOB_HISTORY) * 2];
+		uint64_t t1 = dev->ts.host[(id % NPUI_JOB_HISTORY) * 2 + 1];
+		if (t0 && t1 >= t0 && dev->ts.freq) {
+			full.flags |= NPU_JOB_F_DEVICE_CLOCK;
+			full.device_start_ns = (uint64_t)((unsigned __int128)t0 * 1000000000u /
+							  dev->ts.freq);
+			full.device_end_ns = (uint64_t)((unsigned __int128)t1 * 1000000000u /
+							dev->ts.freq);
+		}
+	}
 	pthread_mutex_unlock(&dev->lock);
 	n = info->struct_size < sizeof(full) ? info->struct_size : (uint32_t)sizeof(full);
 	full.struct_size = n;
@@ -393,18 +557,28 @@ npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *st
 		return npui_set_error(err, "GET_PARAM MEM_USED failed: %s", strerror(-err));
 	memset(&full, 0, sizeof(full));
 	pthread_mutex_lock(&dev->lock);
-	poll_queue(dev, &dev->queue);
+	for (struct npui_queue *q = dev->queues; q; q = q->next)
+		if (q->completed < q->last_seqno)
+			poll_queue(dev, q);
 	now = npui_now_ns();
-	/* Resets and the client count need a driver query that the ABI does not have yet. */
+	/* The client count needs a driver query that the ABI does not have yet. */
 	full.flags = NPU_STATS_MEM | NPU_STATS_CLIENT;
+	if (dev->uapi >= 0x10001) {
+		struct npu_reset_status rs = { 0 };
+		if (npu_drv_ioctl(dev->fd, NPU_IOCTL_RESET_STATUS, &rs) == 0) {
+			full.flags |= NPU_STATS_RESETS;
+			full.resets = rs.device_resets;
+		}
+	}
 	full.mem_used = gp.value;
 	full.mem_total = dev->props.mem_total;
-	full.jobs_submitted = dev->queue.last_seqno;
+	full.jobs_submitted = dev->last_job;
 	full.jobs_completed = dev->jobs_completed;
 	full.faults = dev->faults;
 	full.busy_ns = dev->busy_ns + (dev->busy_since ? now - dev->busy_since : 0);
 	full.uptime_ns = now - dev->open_ns;
-	full.last_seqno = dev->queue.last_seqno;
+	full.last_job = dev->last_job;
+	full.queues = dev->nqueues;
 	pthread_mutex_unlock(&dev->lock);
 	n = stats->struct_size < sizeof(full) ? stats->struct_size : (uint32_t)sizeof(full);
 	full.struct_size = n;
@@ -414,15 +588,60 @@ npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *st
 
 /* ---- Streams ------------------------------------------------------------------------------ */
 
-void npui_streams_init(struct npu_device *dev)
+static struct npui_queue *queue_new(struct npu_device *dev, uint32_t id, uint32_t type,
+				    uint32_t priority)
 {
+	struct npui_queue *q = calloc(1, sizeof(*q)), **pp;
+
+	if (!q)
+		return NULL;
+	q->id = id;
+	q->type = type;
+	q->priority = priority;
+	for (pp = &dev->queues; *pp; pp = &(*pp)->next)
+		;
+	*pp = q;
+	dev->nqueues++;
+	return q;
+}
+
+/* Gives `q` a timeline fence that its jobs signal from the next one on (dev->lock held). */
+static void queue_add_fence(struct npu_device *dev, struct npui_queue *q)
+{
+	struct npu_fence_create fc = { .value = 0 };
+
+	if (q->fence || dev->uapi < 0x10001)
+		return;
+	if (npu_drv_ioctl(dev->fd, NPU_IOCTL_FENCE_CREATE, &fc) == 0) {
+		q->fence = fc.handle;
+		q->fence_from = q->last_seqno + 1;
+	}
+}
+
+npu_result_t npui_streams_init(struct npu_device *dev)
+{
+	struct npu_get_param gp = { .param = NPU_PARAM_UAPI_VERSION };
+
 	pthread_cond_init(&dev->submitted, NULL);
-	dev->queue.id = 0;
+	dev->uapi = npu_drv_ioctl(dev->fd, NPU_IOCTL_GET_PARAM, &gp) == 0 ? (uint32_t)gp.value
+									 : 0x10000;
+	dev->watch.eventfd = -1;
+	if (dev->uapi >= 0x10001) {
+		struct npu_get_eventfd ge = { 0 };
+		if (npu_drv_ioctl(dev->fd, NPU_IOCTL_GET_EVENTFD, &ge) == 0)
+			dev->watch.eventfd = ge.fd;
+	}
+	dev->queue0 = queue_new(dev, 0, NPU_QUEUE_COMPUTE, NPU_QUEUE_PRIORITY_NORMAL);
+	if (!dev->queue0) {
+		pthread_cond_destroy(&dev->submitted);
+		return npui_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+	}
 	dev->default_stream.dev = dev;
 	dev->default_stream.id = 0;
-	dev->default_stream.queue = &dev->queue;
+	dev->default_stream.queue = dev->queue0;
 	dev->next_stream_id = 1;
 	dev->open_ns = npui_now_ns();
+	return NPU_SUCCESS;
 }
 
 void npui_streams_fini(struct npu_device *dev)
@@ -433,7 +652,45 @@ void npui_streams_fini(struct npu_device *dev)
 		dev->streams = s->next;
 		free(s);
 	}
+	/* Closing the file destroys its queues and fences. */
+	while (dev->queues) {
+		struct npui_queue *q = dev->queues;
+		dev->queues = q->next;
+		free(q);
+	}
 	pthread_cond_destroy(&dev->submitted);
+}
+
+/* A queue for a new stream (dev->lock held): an idle one of the same kind, a new one, or,
+ * at the limit, the least shared one of that kind (queue 0 for compute). */
+static struct npui_queue *queue_for_stream(struct npu_device *dev, uint32_t type,
+					   uint32_t priority)
+{
+	struct npui_queue *q, *best = NULL;
+
+	if (dev->uapi < 0x10001)
+		return dev->queue0;
+	for (q = dev->queues; q; q = q->next)
+		if (q != dev->queue0 && !q->streams && q->type == type && q->priority == priority)
+			return q;
+	if (dev->nqueues < NPUI_MAX_QUEUES + 1) {
+		struct npu_queue_create qc = { .type = type, .priority = priority };
+		if (npu_drv_ioctl(dev->fd, NPU_IOCTL_QUEUE_CREATE, &qc) == 0) {
+			q = queue_new(dev, qc.queue, type, priority);
+			if (q) {
+				queue_add_fence(dev, q);
+				/* Events of the default stream may now be waited for by others. */
+				queue_add_fence(dev, dev->queue0);
+				return q;
+			}
+			struct npu_queue_destroy qd = { .queue = qc.queue };
+			npu_drv_ioctl(dev->fd, NPU_IOCTL_QUEUE_DESTROY, &qd);
+		}
+	}
+	for (q = dev->queues; q; q = q->next)
+		if (q->type == type && (!best || q->streams < best->streams))
+			best = q;
+	return best ? best : dev->queue0;
 }
 
 struct npu_stream *npui_stream(struct npu_device *dev, npu_stream_t *stream)
@@ -476,7 +733,12 @@ npu_result_t npu_stream_create(npu_device_t *dev, const struct npu_stream_desc *
 	s->priority = priority;
 	pthread_mutex_lock(&dev->lock);
 	s->id = dev->next_stream_id++;
-	s->queue = &dev->queue;  /* the only queue the driver gives a client today */
+	s->queue = queue_for_stream(dev, flags & NPU_STREAM_COPY ? NPU_QUEUE_COPY
+								 : NPU_QUEUE_COMPUTE,
+				    priority < 0 ? NPU_QUEUE_PRIORITY_LOW
+				    : priority > 0 ? NPU_QUEUE_PRIORITY_HIGH
+						   : NPU_QUEUE_PRIORITY_NORMAL);
+	s->queue->streams++;
 	s->next = dev->streams;
 	dev->streams = s;
 	pthread_mutex_unlock(&dev->lock);
@@ -507,6 +769,7 @@ npu_result_t npu_stream_destroy(npu_stream_t *stream)
 		;
 	if (*pp)
 		*pp = stream->next;
+	stream->queue->streams--;  /* the queue stays, for the next stream */
 	pthread_mutex_unlock(&dev->lock);
 	free(stream);
 	return ret == NPU_ERROR_KERNEL_FAULT ? NPU_SUCCESS : ret;
@@ -539,9 +802,9 @@ npu_result_t npu_stream_query(npu_stream_t *stream)
 		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_stream_query: stream is NULL");
 	dev = stream->dev;
 	pthread_mutex_lock(&dev->lock);
-	ret = stream->last_seqno <= stream->queue->completed ? NPU_SUCCESS
-							      : poll_queue(dev, stream->queue);
-	if (ret == NPU_SUCCESS && stream->last_seqno > stream->queue->completed)
+	bool done;
+	ret = queue_reached(dev, stream->queue, stream->last_seqno, &done);
+	if (ret == NPU_SUCCESS && !done)
 		ret = NPU_ERROR_NOT_READY;
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
@@ -549,15 +812,41 @@ npu_result_t npu_stream_query(npu_stream_t *stream)
 
 npu_result_t npu_stream_wait_event(npu_stream_t *stream, npu_event_t *event)
 {
+	struct npu_device *dev;
+	struct npui_queue *eq;
+	npu_result_t ret = NPU_SUCCESS;
+
 	npui_clear_error();
 	if (!stream || !event)
 		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_stream_wait_event: NULL argument");
 	if (stream->dev != event->dev)
 		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				      "npu_stream_wait_event: the event belongs to another device");
-	/* Same queue: the queue already runs the event's work before anything submitted later.
-	 * With several queues this becomes a fence-wait packet. */
-	return NPU_SUCCESS;
+	dev = stream->dev;
+	pthread_mutex_lock(&dev->lock);
+	eq = event->queue;
+	/* Nothing to wait for: never recorded, same queue (it runs in order), or done. */
+	if (!event->recorded || eq == stream->queue || event->seqno <= eq->completed)
+		goto out;
+	ret = poll_queue(dev, eq);
+	if (ret || event->seqno <= eq->completed)
+		goto out;
+	if (eq->fence && event->seqno >= eq->fence_from) {
+		struct npu_cmd_fence w = {
+			.hdr = { .type = NPU_CMD_WAIT_FENCE, .dwords = sizeof(w) / 8 },
+			.fence = eq->fence,
+			.value = event->seqno,
+		};
+		struct npui_job job = { .kind = NPU_JOB_WAIT, .name = "wait" };
+		ret = npui_submit(dev, stream, &w, sizeof(w), &job);
+	} else {
+		/* Work from before the queue had a fence: wait on the host (faults stay pending for
+		 * the waits of the stream that ran them). */
+		ret = wait_seqno(dev, eq, event->seqno, -1);
+	}
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
 }
 
 npu_result_t npu_stream_get_info(npu_device_t *dev, npu_stream_t *stream,
@@ -608,7 +897,7 @@ npu_result_t npu_event_create(npu_device_t *dev, uint32_t flags, npu_event_t **o
 		return npui_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
 	e->dev = dev;
 	e->flags = flags;
-	e->queue = &dev->queue;
+	e->queue = dev->queue0;
 	if (!(flags & NPU_EVENT_DISABLE_TIMING)) {
 		/* Timing events need completion times to the interrupt, not to the next wait. */
 		npu_result_t ret = npui_watch_get(dev);
@@ -636,7 +925,7 @@ npu_result_t npu_event_destroy(npu_event_t *event)
  * reached when its stream got there: not before it was recorded, not before its work. */
 static void stamp_event(struct npu_device *dev, struct npu_event *e)
 {
-	const struct npui_job *j = job_of(dev, e->seqno);
+	const struct npui_job *j = job_of(dev, e->queue, e->seqno);
 	uint64_t t = j && j->complete_ns ? j->complete_ns : npui_now_ns();
 
 	e->host_ns = t > e->record_ns ? t : e->record_ns;
@@ -680,9 +969,10 @@ npu_result_t npu_event_query(npu_event_t *event)
 		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_event_query: event is NULL");
 	dev = event->dev;
 	pthread_mutex_lock(&dev->lock);
-	if (event->recorded && event->seqno > event->queue->completed)
-		ret = poll_queue(dev, event->queue);
-	if (ret == NPU_SUCCESS && event->recorded && event->seqno > event->queue->completed)
+	bool done = true;
+	if (event->recorded)
+		ret = queue_reached(dev, event->queue, event->seqno, &done);
+	if (ret == NPU_SUCCESS && !done)
 		ret = NPU_ERROR_NOT_READY;
 	pthread_mutex_unlock(&dev->lock);
 	return ret;

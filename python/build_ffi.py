@@ -18,6 +18,7 @@ typedef struct npu_event npu_event_t;
 
 #define NPU_VERSION ...
 #define NPU_MAX_KERNEL_ARGS ...
+#define NPU_ERROR_NOT_READY ...
 
 const char *npu_error_name(npu_result_t result);
 const char *npu_error_string(npu_result_t result);
@@ -162,13 +163,15 @@ npu_result_t npu_event_elapsed(npu_event_t *start, npu_event_t *end, struct npu_
 #define NPU_JOB_LAUNCH ...
 #define NPU_JOB_COPY ...
 #define NPU_JOB_FILL ...
+#define NPU_JOB_WAIT ...
 #define NPU_JOB_F_COMPLETE ...
 #define NPU_JOB_F_FAULTED ...
 #define NPU_JOB_F_DEVICE_TIME ...
+#define NPU_JOB_F_DEVICE_CLOCK ...
 struct npu_job_info {
     uint32_t struct_size;
     uint32_t kind;
-    uint64_t seqno;
+    uint64_t id;
     uint64_t stream_id;
     char name[64];
     uint32_t grid[3];
@@ -177,14 +180,19 @@ struct npu_job_info {
     uint64_t submit_ns;
     uint64_t complete_ns;
     uint64_t device_cycles;
+    uint32_t queue;
+    uint64_t seqno;
+    uint64_t device_start_ns;
+    uint64_t device_end_ns;
     ...;
 };
 npu_result_t npu_device_set_tracing(npu_device_t *dev, int enable);
-npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t seqno, struct npu_job_info *info);
+npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t id, struct npu_job_info *info);
 
 #define NPU_STATS_MEM ...
 #define NPU_STATS_CLIENT ...
-#define NPU_STATS_DEVICE ...
+#define NPU_STATS_RESETS ...
+#define NPU_STATS_CLIENTS ...
 struct npu_device_stats {
     uint32_t struct_size;
     uint32_t flags;
@@ -197,10 +205,67 @@ struct npu_device_stats {
     uint64_t uptime_ns;
     uint32_t resets;
     uint32_t clients;
-    uint64_t last_seqno;
+    uint64_t last_job;
+    uint32_t queues;
     ...;
 };
 npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *stats);
+
+/* DLPack glue (npu/dlpack.py): deleters and the capsule destructor must be C, because
+ * consumers call them with a Python exception pending, where Python code cannot run. */
+void npu_dlpack_deleter_versioned(void *managed);
+void npu_dlpack_deleter_legacy(void *managed);
+void npu_dlpack_capsule_destructor(void *capsule);
+"""
+
+# The DLPack structs only as far as the deleters need them: manager_ctx holds a strong
+# reference to a Python object that keeps the struct (and what it points at) alive.
+DLPACK_C = r"""
+struct npu_dl_tensor { void *data; int32_t dt, did, ndim; uint8_t c, b; uint16_t l;
+                       int64_t *shape, *strides; uint64_t off; };
+struct npu_dl_managed { struct npu_dl_tensor t; void *manager_ctx; void (*deleter)(void *); };
+struct npu_dl_managed_v { uint32_t major, minor; void *manager_ctx; void (*deleter)(void *);
+                          uint64_t flags; struct npu_dl_tensor t; };
+
+static void npu_dlpack_release(void *ctx)
+{
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *type, *value, *tb;
+
+    PyErr_Fetch(&type, &value, &tb);
+    Py_XDECREF((PyObject *)ctx);
+    PyErr_Restore(type, value, tb);
+    PyGILState_Release(g);
+}
+
+static void npu_dlpack_deleter_versioned(void *managed)
+{
+    npu_dlpack_release(((struct npu_dl_managed_v *)managed)->manager_ctx);
+}
+
+static void npu_dlpack_deleter_legacy(void *managed)
+{
+    npu_dlpack_release(((struct npu_dl_managed *)managed)->manager_ctx);
+}
+
+static void npu_dlpack_capsule_destructor(void *capsule)
+{
+    PyObject *cap = (PyObject *)capsule;
+    PyObject *type, *value, *tb;
+
+    /* A consumer renames the capsule "used_..." and calls the deleter itself. */
+    PyErr_Fetch(&type, &value, &tb);
+    if (PyCapsule_IsValid(cap, "dltensor_versioned")) {
+        struct npu_dl_managed_v *m = PyCapsule_GetPointer(cap, "dltensor_versioned");
+        if (m && m->deleter)
+            m->deleter(m);
+    } else if (PyCapsule_IsValid(cap, "dltensor")) {
+        struct npu_dl_managed *m = PyCapsule_GetPointer(cap, "dltensor");
+        if (m && m->deleter)
+            m->deleter(m);
+    }
+    PyErr_Restore(type, value, tb);
+}
 """
 
 
@@ -209,7 +274,7 @@ def main() -> None:
     ffi.cdef(CDEF)
     ffi.set_source(
         "npu._npu",
-        '#include "npu/npu.h"\n#include "npu/npu_kbin.h"\n',
+        '#include "npu/npu.h"\n#include "npu/npu_kbin.h"\n' + DLPACK_C,
         py_limited_api=False,
     )
     ffi.emit_c_code(sys.argv[1])

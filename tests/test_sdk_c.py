@@ -201,3 +201,16 @@ def test_example_kernel_binary_from_python(tmp_path):
          *pkg_config("--libs")])
     r = run([str(exe), str(tmp_path / "k.kbin")], timeout=60)
     assert "elements correct" in r.stdout
+
+
+def test_sdk_paths_fall_back_to_the_build_tree(monkeypatch, tmp_path):
+    """An editable install runs the package from the source tree, which has no include/ or
+    lib/: the paths then come from the build tree's copy (npu/_build_info.py)."""
+    from npu import _build_info, _paths
+    staged = tmp_path / "sdk"
+    (staged / "include" / "npu").mkdir(parents=True)
+    monkeypatch.setattr(_paths, "_PKG", tmp_path / "pkg-without-sdk")
+    monkeypatch.setattr(_build_info, "SDK_STAGING_DIR", str(staged))
+    assert Path(npu.get_include()) == staged / "include"
+    assert Path(npu.get_pkgconfig_dir()) == staged / "lib" / "pkgconfig"
+    assert Path(npu.get_library_dir()) == staged / "lib"

@@ -11,6 +11,7 @@ process; :meth:`Device.close` releases it and everything allocated on it.
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 import threading
 import time
@@ -22,7 +23,7 @@ import numpy as np
 
 from . import _dtypes, asm, errors
 from ._npu import ffi, lib
-from .log import debug_enabled, logger
+from .log import logger
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stream import Event, Stream
@@ -341,19 +342,18 @@ class Device:
 
     def stats(self) -> dict[str, Any]:
         """Live counters (npu_device_get_stats): memory, and this process's jobs, faults and
-        busy time. Device-wide resets and clients are None until the driver reports them."""
+        busy time; device resets; clients is None until the driver reports it."""
         ctx = self._context()
         s = ffi.new("struct npu_device_stats *")
         s.struct_size = ffi.sizeof("struct npu_device_stats")
         _check(lib.npu_device_get_stats(ctx.handle, s), "npu_device_get_stats")
-        dev_valid = bool(s.flags & lib.NPU_STATS_DEVICE)
         return {
             "mem_used": s.mem_used, "mem_total": s.mem_total,
             "jobs_submitted": s.jobs_submitted, "jobs_completed": s.jobs_completed,
             "faults": s.faults, "busy_ns": s.busy_ns, "uptime_ns": s.uptime_ns,
-            "resets": s.resets if dev_valid else None,
-            "clients": s.clients if dev_valid else None,
-            "last_seqno": s.last_seqno,
+            "resets": s.resets if s.flags & lib.NPU_STATS_RESETS else None,
+            "clients": s.clients if s.flags & lib.NPU_STATS_CLIENTS else None,
+            "last_job": s.last_job, "queues": s.queues,
         }
 
     # ---- memory --------------------------------------------------------------------------
@@ -413,47 +413,60 @@ class Device:
         program instance's instructions and ``timeout`` (seconds) the launch; 0/None take
         the device defaults.
         """
-        ctx = self._context()
-        if isinstance(kernel, Program):
-            kernel = self._program_kernel(ctx, kernel)
-        elif not isinstance(kernel, Kernel):
-            raise TypeError(f"launch() needs a Kernel or Program, not {type(kernel).__name__}")
+        ctx = self._ctx
+        if ctx is None or ctx.handle is None:
+            ctx = self._context()
+        if type(kernel) is not Kernel:
+            if isinstance(kernel, Program):
+                kernel = self._program_kernel(ctx, kernel)
+            elif not isinstance(kernel, Kernel):
+                raise TypeError(f"launch() needs a Kernel or Program, not "
+                                f"{type(kernel).__name__}")
         if kernel.module._ctx is not ctx:
             raise errors.misuse("npu_launch_kernel",
                                 f"kernel '{kernel.name}' was loaded on {kernel.module.device!r}"
                                 if kernel.module.device != self else
                                 f"kernel '{kernel.name}' was loaded before {self!r} was closed")
-        g = _grid(grid)
-        if len(args) != len(kernel.args):
-            sig = ", ".join(f"{n}: {t}" for n, t in kernel.args)
+        if type(grid) is int and 0 < grid < 2**32:
+            g = (grid, 1, 1)
+        else:
+            g = _grid(grid)
+        n = len(args)
+        if n != len(kernel.args):
+            sig = ", ".join(f"{an}: {t}" for an, t in kernel.args)
             raise TypeError(f"kernel '{kernel.name}({sig})' takes {len(kernel.args)} "
-                            f"arguments, {len(args)} given")
-        if isinstance(max_insns, bool) or not isinstance(max_insns, int) or max_insns < 0:
+                            f"arguments, {n} given")
+        if type(max_insns) is not int or max_insns < 0:
             raise ValueError(f"max_insns must be a non-negative int, not {max_insns!r}")
         timeout_us = 0 if timeout is None else int(timeout * 1e6)
         if timeout is not None and not 0 < timeout_us < 2**32:
             raise ValueError(f"timeout {timeout!r} s is out of range")
-        s = _stream_for(self, stream)
-        n = len(args)
-        vals = ffi.new("uint64_t[]", max(n, 1))
-        ptrs = ffi.new("void *[]", max(n, 1))
-        sizes = ffi.new("size_t[]", max(n, 1))
-        for i, ((name, typ), a) in enumerate(zip(kernel.args, args)):
-            vals[i], sizes[i] = _arg_value(kernel.name, i, name, typ, a, ctx)
-            ptrs[i] = vals + i
-        cfg = ffi.new("struct npu_launch_config *")
-        cfg.struct_size = ffi.sizeof("struct npu_launch_config")
-        cfg.grid = g
-        cfg.max_insns = max_insns
-        cfg.timeout_us = timeout_us
-        cfg.stream = ffi.NULL if s is None else s._live()
-        t0 = time.monotonic_ns() if _tracer is not None else 0
-        _check(lib.npu_launch_kernel(ctx.handle, kernel._handle, cfg, ptrs, sizes, n),
-               "npu_launch_kernel", ctx)
+        s = _stream_for(self, stream) if stream is not None or _current_streams.get() else None
+        # The launch buffers are prepared once per kernel; libnpu copies them during the
+        # call, so they are reused unless another thread is launching the same kernel.
+        plan = kernel._plan
+        if not plan.lock.acquire(blocking=False):
+            plan = _LaunchPlan(kernel)
+            plan.lock.acquire()
+        try:
+            vals, convs = plan.vals, plan.convs
+            for i in range(n):
+                vals[i] = convs[i](args[i], ctx)
+            cfg = plan.cfg
+            cfg.grid = g
+            cfg.max_insns = max_insns
+            cfg.timeout_us = timeout_us
+            cfg.stream = ffi.NULL if s is None else s._live()
+            t0 = time.monotonic_ns() if _tracer is not None else 0
+            ret = lib.npu_launch_kernel(ctx.handle, kernel._handle, cfg, plan.ptrs, plan.sizes, n)
+        finally:
+            plan.lock.release()
+        if ret:
+            _check(ret, "npu_launch_kernel", ctx)
         if t0:
             _tracer.api(self, "launch", kernel.name, t0, time.monotonic_ns(),
-                        {"grid": g, "stream": 0 if s is None else s.id})
-        if debug_enabled():
+                        {"grid": list(g), "stream": 0 if s is None else s.id})
+        if logger.isEnabledFor(logging.DEBUG):
             logger.debug("launch %s grid %s on %s", kernel.name, tuple(g), s or "default stream")
 
     def _program_kernel(self, ctx: _Context, program: "Program") -> "Kernel":
@@ -556,30 +569,62 @@ def _grid(grid: int | Sequence[int]) -> list[int]:
     return g
 
 
-def _arg_value(kname: str, i: int, name: str, typ: str, a: Any, ctx: _Context
-               ) -> tuple[int, int]:
+def _arg_converter(kname: str, i: int, name: str, typ: str):
+    """A function (value, ctx) -> the 64-bit slot of argument i, raising TypeError /
+    ValueError / OverflowError that name the argument."""
     where = f"kernel '{kname}' argument {i} ('{name}', {typ})"
     if typ == "ptr":
-        if isinstance(a, Tensor):
-            if a._alloc is None or a._alloc.ctx is not ctx:
+        def conv(a, ctx):
+            if type(a) is not Tensor and not isinstance(a, Tensor):
+                raise TypeError(f"{where}: expected an npu.Tensor, got {type(a).__name__}")
+            al = a._alloc
+            if al is None or al.ctx is not ctx or not al.ptr:
                 raise ValueError(f"{where}: tensor lives on {a.device!r}"
-                                 if a.device.index != ctx.index else
+                                 if al is not None and al.ctx.index != ctx.index else
                                  f"{where}: the tensor's memory has been freed")
-            return a.device_ptr, 8
-        raise TypeError(f"{where}: expected an npu.Tensor, got {type(a).__name__}")
+            return al.ptr + a._offset
+        return conv, 8
     if typ in _INT_RANGES:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{where}: expected an int, got {type(a).__name__}")
         lo, hi = _INT_RANGES[typ]
-        if not lo <= int(a) <= hi:
-            raise OverflowError(f"{where}: {a} does not fit in {typ}")
         size = 4 if typ in ("i32", "u32") else 8
-        return int(a) & ((1 << (8 * size)) - 1), size
-    if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{where}: expected a float, got {type(a).__name__}")
-    if typ == "f32":
-        return int(np.array(a, dtype=np.float32).view(np.uint32)), 4
-    return int(np.array(a, dtype=np.float64).view(np.uint64)), 8
+        mask = (1 << (8 * size)) - 1
+
+        def conv(a, ctx):
+            if type(a) is not int and (isinstance(a, bool) or
+                                       not isinstance(a, (int, np.integer))):
+                raise TypeError(f"{where}: expected an int, got {type(a).__name__}")
+            if not lo <= a <= hi:
+                raise OverflowError(f"{where}: {a} does not fit in {typ}")
+            return int(a) & mask
+        return conv, size
+    np_type, bits = (np.float32, np.uint32) if typ == "f32" else (np.float64, np.uint64)
+
+    def conv(a, ctx):
+        if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{where}: expected a float, got {type(a).__name__}")
+        return int(np.array(a, dtype=np_type).view(bits))
+    return conv, 4 if typ == "f32" else 8
+
+
+class _LaunchPlan:
+    """cffi buffers and argument converters of one kernel, reused by every launch."""
+
+    __slots__ = ("vals", "ptrs", "sizes", "cfg", "convs", "lock")
+
+    def __init__(self, kernel: "Kernel"):
+        n = max(len(kernel.args), 1)
+        self.vals = ffi.new("uint64_t[]", n)
+        self.ptrs = ffi.new("void *[]", n)
+        self.sizes = ffi.new("size_t[]", n)
+        self.convs = []
+        for i, (name, typ) in enumerate(kernel.args):
+            conv, size = _arg_converter(kernel.name, i, name, typ)
+            self.convs.append(conv)
+            self.sizes[i] = size
+            self.ptrs[i] = self.vals + i
+        self.cfg = ffi.new("struct npu_launch_config *")
+        self.cfg.struct_size = ffi.sizeof("struct npu_launch_config")
+        self.lock = threading.Lock()
 
 
 # ---- tensors --------------------------------------------------------------------------------
@@ -1077,6 +1122,7 @@ class Kernel:
         self.sram_bytes = info.sram_bytes
         self.args = [(_string(info.arg_names[i]), _ARG_TYPES[info.arg_types[i]])
                      for i in range(info.num_args)]
+        self._plan = _LaunchPlan(self)
 
     def __call__(self, *args: Any, grid: int | Sequence[int] = 1,
                  stream: "Stream | None" = None, max_insns: int = 0,

@@ -39,8 +39,8 @@ _ALIASES = {
 def as_dtype(dtype: Any) -> np.dtype:
     """A numpy dtype a device tensor can hold; TypeError for anything else."""
     if isinstance(dtype, str):
-        name = _ALIASES.get(dtype.lower(), dtype.lower())
-        if name == "bfloat16":
+        name = _ALIASES.get(dtype.lower(), dtype)
+        if name.lower() == "bfloat16":
             if bfloat16 is None:
                 raise TypeError("bfloat16 needs the ml_dtypes package")
             return bfloat16

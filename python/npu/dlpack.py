@@ -14,7 +14,6 @@ Both the versioned protocol (DLPack 1.x, capsule ``"dltensor_versioned"``) and t
 from __future__ import annotations
 
 import ctypes
-import threading
 from typing import Any
 
 import numpy as np
@@ -60,7 +59,7 @@ _DELETER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 _DLManagedTensor._fields_ = [
     ("dl_tensor", _DLTensor),
     ("manager_ctx", ctypes.c_void_p),
-    ("deleter", _DELETER),
+    ("deleter", ctypes.c_void_p),
 ]
 
 
@@ -72,7 +71,7 @@ class _DLManagedTensorVersioned(ctypes.Structure):
     _fields_ = [
         ("version", _DLPackVersion),
         ("manager_ctx", ctypes.c_void_p),
-        ("deleter", _DELETER),
+        ("deleter", ctypes.c_void_p),
         ("flags", ctypes.c_uint64),
         ("dl_tensor", _DLTensor),
     ]
@@ -93,41 +92,27 @@ _USED = b"used_dltensor"
 _NAME_V = b"dltensor_versioned"
 _USED_V = b"used_dltensor_versioned"
 
-# Exported tensors alive in some consumer: struct address -> (struct, owner, arrays).
-_live: dict[int, tuple] = {}
-_live_lock = threading.Lock()
+_api.Py_IncRef.argtypes = [ctypes.py_object]
+_api.Py_IncRef.restype = None
 
 
-@_DELETER
-def _deleter(addr):
-    with _live_lock:
-        _live.pop(addr, None)
+def _c_function(name: str) -> int:
+    # Deleters and the capsule destructor are C (in npu._npu): consumers may call them with
+    # a Python exception pending, where no Python code can run.
+    from ._npu import ffi, lib
+    return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
 
 
-_CAPSULE_DESTRUCTOR = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-
-
-# The destructor gets a capsule that is being destroyed: touch it only as a raw pointer.
-_raw_is_valid = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)(
-    ("PyCapsule_IsValid", _api))
-_raw_get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p)(
-    ("PyCapsule_GetPointer", _api))
-
-
-@_CAPSULE_DESTRUCTOR
-def _capsule_destructor(capsule_addr):
-    # An unconsumed capsule still owns the tensor: free it. (A consumer renames it "used_..."
-    # and calls the deleter itself.)
-    for name in (_NAME_V, _NAME):
-        if _raw_is_valid(capsule_addr, name):
-            _deleter(_raw_get_pointer(capsule_addr, name))
-            return
+_DELETER_V = _c_function("npu_dlpack_deleter_versioned")
+_DELETER_LEGACY = _c_function("npu_dlpack_deleter_legacy")
+_CAPSULE_DESTRUCTOR = _c_function("npu_dlpack_capsule_destructor")
 
 
 def _dl_dtype(dt: np.dtype) -> tuple[int, int]:
     if _dtypes.bfloat16 is not None and dt == _dtypes.bfloat16:
         return _kDLBfloat, 16
-    code = {"b": _kDLBool, "i": _kDLInt, "u": _kDLUInt, "f": _kDLFloat, "c": _kDLComplex}.get(dt.kind)
+    code = {"b": _kDLBool, "i": _kDLInt, "u": _kDLUInt, "f": _kDLFloat,
+            "c": _kDLComplex}.get(dt.kind)
     if code is None:
         raise BufferError(f"dtype {dt} has no DLPack equivalent")
     return code, dt.itemsize * 8
@@ -165,16 +150,17 @@ def _capsule(data: int, device: tuple[int, int], shape: tuple[int, ...], dtype: 
     t.shape = ctypes.cast(shape_arr, ctypes.POINTER(ctypes.c_int64))
     t.strides = ctypes.cast(strides_arr, ctypes.POINTER(ctypes.c_int64))
     t.byte_offset = 0
-    m.manager_ctx = None
-    m.deleter = _deleter
     if versioned:
         m.version = _DLPackVersion(*DLPACK_VERSION)
         m.flags = _FLAG_IS_COPIED if copied else 0
-    addr = ctypes.addressof(m)
-    with _live_lock:
-        _live[addr] = (m, owner, shape_arr, strides_arr)
-    return _api.PyCapsule_New(addr, _NAME_V if versioned else _NAME,
-                              ctypes.cast(_capsule_destructor, ctypes.c_void_p))
+    # The struct, its shape and strides and the data's owner live as long as this tuple; the
+    # C deleter drops the one reference taken here.
+    keep = (m, shape_arr, strides_arr, owner)
+    _api.Py_IncRef(keep)
+    m.manager_ctx = id(keep)
+    m.deleter = _DELETER_V if versioned else _DELETER_LEGACY
+    return _api.PyCapsule_New(ctypes.addressof(m), _NAME_V if versioned else _NAME,
+                              _CAPSULE_DESTRUCTOR)
 
 
 def export(t, *, stream: Any = None, max_version: tuple[int, int] | None = None,
@@ -190,7 +176,8 @@ def export(t, *, stream: Any = None, max_version: tuple[int, int] | None = None,
     target = own if dl_device is None else (int(dl_device[0]), int(dl_device[1]))
     versioned = max_version is not None and int(max_version[0]) >= 1
     if stream is not None and not isinstance(stream, (Stream, int)):
-        raise TypeError(f"stream must be None, an int or an npu.Stream, not {type(stream).__name__}")
+        raise TypeError("stream must be None, an int or an npu.Stream, not "
+                        f"{type(stream).__name__}")
     if target == (kDLCPU, 0):
         if copy is False:
             raise BufferError("the tensor is in NPU memory: exporting to the CPU needs a copy")
@@ -254,7 +241,7 @@ def _c_strides(shape, itemsize):
 def _release(addr: int, versioned: bool) -> None:
     m = (_DLManagedTensorVersioned if versioned else _DLManagedTensor).from_address(addr)
     if m.deleter:
-        m.deleter(addr)
+        _DELETER(m.deleter)(addr)
 
 
 def from_dlpack(x: Any, *, device: Any = None, copy: bool | None = None):

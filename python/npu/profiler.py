@@ -12,8 +12,9 @@ and writes them as Chrome trace-event JSON (open it in https://ui.perfetto.dev o
 chrome://tracing), prints a summary table (time per kernel, per queue and stream) at the end
 of the block, and can render a self-contained HTML timeline.
 
-Simulated device time (cycles) and per-core execution appear when the driver reports them
-per job; the trace's ``otherData`` says which of these this run had.
+The device also stamps each job's start and end with its own clock while profiling (a
+process "npu:N (device clock)"). Simulated cycles and per-core execution appear when the
+driver reports them per job; the trace's ``otherData`` says what this run had.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any, Iterator, TextIO
 from . import _core
 from ._core import Device, ffi, lib
 
-_KINDS = {1: "launch", 2: "copy", 3: "fill"}
+_KINDS = {1: "launch", 2: "copy", 3: "fill", 4: "wait"}
 HOST_PID = 1
 
 
@@ -42,6 +43,7 @@ class Job:
 
     device: int
     seqno: int
+    id: int
     kind: str
     name: str
     stream: int
@@ -54,6 +56,8 @@ class Job:
     complete: bool
     faulted: bool
     device_cycles: int | None = None
+    device_start_ns: int | None = None   # the device's own clock, when it stamped the job
+    device_end_ns: int | None = None
 
 
 @dataclass
@@ -106,7 +110,7 @@ class Profile:
         s = ffi.new("struct npu_device_stats *")
         s.struct_size = ffi.sizeof("struct npu_device_stats")
         lib.npu_device_get_stats(ctx.handle, s)
-        self._start[ctx.index] = s.last_seqno
+        self._start[ctx.index] = s.last_job
 
     def _tid(self) -> int:
         ident = threading.get_ident()
@@ -129,7 +133,7 @@ class Profile:
                 st = ffi.new("struct npu_device_stats *")
                 st.struct_size = ffi.sizeof("struct npu_device_stats")
                 if lib.npu_device_get_stats(ctx.handle, st) == 0:
-                    args["seqno"] = st.last_seqno
+                    args["job"] = st.last_job
         with self._lock:
             self.spans.append(_Span(self._tid(), cat, name, t0, t1, args))
 
@@ -171,22 +175,26 @@ class Profile:
             s.struct_size = ffi.sizeof("struct npu_device_stats")
             lib.npu_device_get_stats(ctx.handle, s)
             queue_free: dict[int, int] = {}
-            for seqno in builtins.range(self._start[index] + 1, s.last_seqno + 1):
-                if lib.npu_device_get_job(ctx.handle, seqno, info) != 0:
+            for job_id in builtins.range(self._start[index] + 1, s.last_job + 1):
+                if lib.npu_device_get_job(ctx.handle, job_id, info) != 0:
                     continue  # left the history
                 complete = bool(info.flags & lib.NPU_JOB_F_COMPLETE)
                 end = info.complete_ns if complete else self.t_end
-                queue = 0  # every stream runs on the client's one queue in this driver ABI
-                start = max(info.submit_ns, queue_free.get(queue, 0))
-                queue_free[queue] = end
+                # A queue runs its jobs in order: each starts when the one before ended.
+                start = max(info.submit_ns, queue_free.get(info.queue, 0))
+                queue_free[info.queue] = end
                 self.jobs.append(Job(
-                    device=index, seqno=info.seqno, kind=_KINDS.get(info.kind, "job"),
-                    name=_core._string(info.name), stream=info.stream_id, queue=queue,
+                    device=index, seqno=info.seqno, id=info.id, kind=_KINDS.get(info.kind, "job"),
+                    name=_core._string(info.name), stream=info.stream_id, queue=info.queue,
                     grid=tuple(info.grid), bytes=info.bytes, submit_ns=info.submit_ns,
                     start_ns=min(start, end), end_ns=end, complete=complete,
                     faulted=bool(info.flags & lib.NPU_JOB_F_FAULTED),
                     device_cycles=(info.device_cycles
-                                   if info.flags & lib.NPU_JOB_F_DEVICE_TIME else None)))
+                                   if info.flags & lib.NPU_JOB_F_DEVICE_TIME else None),
+                    device_start_ns=(info.device_start_ns
+                                     if info.flags & lib.NPU_JOB_F_DEVICE_CLOCK else None),
+                    device_end_ns=(info.device_end_ns
+                                   if info.flags & lib.NPU_JOB_F_DEVICE_CLOCK else None)))
 
     # ---- output ------------------------------------------------------------------------------
     def _us(self, ns: int) -> float:
@@ -212,9 +220,9 @@ class Profile:
             else:
                 e["s"] = "t"
             ev.append(e)
-            if "seqno" in sp.args:
+            if "job" in sp.args:
                 ev.append({"ph": "s", "pid": HOST_PID, "tid": sp.tid, "cat": "flow",
-                           "name": "submit", "id": f"{sp.args.get('device', 0)}:{sp.args['seqno']}",
+                           "name": "submit", "id": f"{sp.args.get('device', 0)}:{sp.args['job']}",
                            "ts": self._us(sp.t0)})
         devices = sorted({j.device for j in self.jobs} | set(self._ctx))
         for d in devices:
@@ -233,7 +241,7 @@ class Profile:
                      {"name": "stream 0 (default)" if s == 0 else f"stream {s}"})
                 meta(pid, tid, "thread_sort_index", {"sort_index": 1000 + s})
             for j in jobs:
-                args = {"seqno": j.seqno, "stream": j.stream, "queue": j.queue,
+                args = {"job": j.id, "seqno": j.seqno, "stream": j.stream, "queue": j.queue,
                         "queued_us": round((j.start_ns - j.submit_ns) / 1000.0, 3),
                         "complete": j.complete, "faulted": j.faulted}
                 if j.kind == "launch":
@@ -248,7 +256,27 @@ class Profile:
                                "dur": round(max(j.end_ns - j.start_ns, 0) / 1000.0, 3),
                                "args": args})
                 ev.append({"ph": "f", "bp": "e", "pid": pid, "tid": 1 + j.queue, "cat": "flow",
-                           "name": "submit", "id": f"{d}:{j.seqno}", "ts": self._us(j.start_ns)})
+                           "name": "submit", "id": f"{d}:{j.id}", "ts": self._us(j.start_ns)})
+            # The device's own clock: when each job really started and ended on its queue.
+            # Shown on the host time axis, aligned at the first stamped job's host start.
+            stamped = [j for j in jobs if j.device_start_ns is not None]
+            if stamped:
+                dpid = 200 + d
+                meta(dpid, 0, "process_name", {"name": f"npu:{d} (device clock)"})
+                meta(dpid, 0, "process_sort_index", {"sort_index": 100 + d})
+                first = min(stamped, key=lambda j: j.device_start_ns)
+                offset = first.start_ns - first.device_start_ns
+                for q in sorted({j.queue for j in stamped}):
+                    meta(dpid, 1 + q, "thread_name", {"name": f"queue {q}"})
+                    meta(dpid, 1 + q, "thread_sort_index", {"sort_index": q})
+                for j in stamped:
+                    ev.append({"ph": "X", "pid": dpid, "tid": 1 + j.queue, "cat": j.kind,
+                               "name": j.name,
+                               "ts": max(self._us(j.device_start_ns + offset), 0.0),
+                               "dur": round((j.device_end_ns - j.device_start_ns) / 1000.0, 3),
+                               "args": {"job": j.id, "stream": j.stream,
+                                        "device_start_ns": j.device_start_ns,
+                                        "device_end_ns": j.device_end_ns}})
         return ev
 
     def trace(self) -> dict:
@@ -260,6 +288,8 @@ class Profile:
             "otherData": {
                 "generator": "npu.profile",
                 "clock": "host CLOCK_MONOTONIC, microseconds from the start of the profile",
+                "device_clock": "per-job device-clock stamps" if any(
+                    j.device_start_ns is not None for j in self.jobs) else "not available",
                 "device_time": "per-job simulated cycles" if has_cycles else
                 "not reported by the driver ABI (no per-job cycles yet)",
                 "per_core": "not reported by the driver ABI",
@@ -326,7 +356,7 @@ class Profile:
             for key, label in (("queue", "queue"), ("stream", "stream")):
                 for v in sorted({getattr(j, key) for j in self.jobs if j.device == d}):
                     items = [(j.start_ns, j.end_ns, j.name, j.kind,
-                              f"seqno {j.seqno}, {(j.end_ns - j.start_ns) / 1e3:.1f} us"
+                              f"job {j.id}, {(j.end_ns - j.start_ns) / 1e3:.1f} us"
                               + (" FAULTED" if j.faulted else ""))
                              for j in self.jobs if j.device == d and getattr(j, key) == v]
                     lanes.append((f"npu:{d} {label} {v}", items))

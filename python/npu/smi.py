@@ -40,7 +40,7 @@ FIELDS: dict[str, str] = {
     "jobs.submitted": "jobs (launches, copies, fills) this process submitted",
     "jobs.completed": "of those, completed",
     "faults": "faults of this process's jobs",
-    "resets": "device resets (needs driver support: N/A until the driver reports it)",
+    "resets": "device resets since the device was powered on",
     "clients": "open clients of the device (needs driver support: N/A until reported)",
     "firmware_version": "firmware version, major.minor",
     "isa_version": "ISA version, major.minor",
@@ -82,8 +82,10 @@ def _row(dev, prev: dict | None) -> dict[str, Any]:
 
 
 def query(fields: list[str] | None = None, devices: list[int] | None = None,
-          _prev: dict | None = None) -> list[dict[str, Any]]:
-    """The fields of each device, as dicts (every field when ``fields`` is None)."""
+          prev: dict | None = None) -> list[dict[str, Any]]:
+    """The fields of each device, as dicts (every field when ``fields`` is None). Pass the
+    same ``prev`` dict on every call to get ``utilization`` over the interval since the last
+    call rather than since the device was opened."""
     import npu
     fields = list(FIELDS) if fields is None else fields
     bad = [f for f in fields if f not in FIELDS]
@@ -92,9 +94,9 @@ def query(fields: list[str] | None = None, devices: list[int] | None = None,
     idx = range(npu.device_count()) if devices is None else devices
     out = []
     for i in idx:
-        row = _row(npu.Device(i), None if _prev is None else _prev.get(i))
-        if _prev is not None:
-            _prev[i] = row["_stats"]
+        row = _row(npu.Device(i), None if prev is None else prev.get(i))
+        if prev is not None:
+            prev[i] = row["_stats"]
         out.append({f: row[f] for f in fields})
     return out
 

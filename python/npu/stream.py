@@ -4,8 +4,9 @@ A :class:`Stream` is an ordered sequence of work on one device; an :class:`Event
 point in a stream. ``with stream:`` makes a stream the current one of its device, so launches
 and copies that name no stream go to it.
 
-The driver gives each client one hardware queue today, so all streams of a device share it:
-every stream stays in order and results are correct, but streams do not overlap yet.
+Each stream gets a hardware queue of its own: a copy stream runs on the copy engine next to
+kernels; compute streams share the compute engine, scheduled by queue priority. Waiting for an
+event of another stream is a fence wait on the device; the host does not block.
 """
 
 from __future__ import annotations

@@ -196,9 +196,12 @@ NPU_API npu_result_t npu_launch_kernel(npu_device_t *dev, npu_kernel_t *kernel,
  * concurrently and in any order unless ordered with events. An event marks a point in a
  * stream: it completes when all work recorded before it has completed.
  *
- * Today the driver gives each client one hardware queue, so every stream of a device maps
- * onto it: streams are correct but do not overlap. Priority and NPU_STREAM_COPY are hints for
- * the queues the device offers; npu_stream_get_info() reports what was granted.
+ * Each stream gets a hardware queue of its own (driver uapi >= 1.1), so streams overlap;
+ * NPU_STREAM_COPY asks for a copy-engine queue (no launches) and `priority` (< 0 low, 0
+ * normal, > 0 high) for the queue's priority. libnpu creates at most 8 queues per device
+ * handle and reuses the queues of destroyed streams; past that, and on a driver without
+ * queues, streams share queues (still correct, not concurrent). The default stream is
+ * queue 0. npu_stream_get_info() reports the queue a stream got.
  */
 #define NPU_STREAM_COPY        (1u << 0) /* mostly copies: prefer a copy queue if any */
 #define NPU_STREAM_FLAGS_MASK  NPU_STREAM_COPY
@@ -267,36 +270,45 @@ NPU_API npu_result_t npu_event_elapsed(npu_event_t *start, npu_event_t *end,
 #define NPU_JOB_LAUNCH  1
 #define NPU_JOB_COPY    2  /* device to device */
 #define NPU_JOB_FILL    3
+#define NPU_JOB_WAIT    4  /* a stream waiting for an event of another queue */
 
 #define NPU_JOB_F_COMPLETE     (1u << 0) /* complete_ns is valid */
 #define NPU_JOB_F_FAULTED      (1u << 1)
 #define NPU_JOB_F_DEVICE_TIME  (1u << 2) /* device_cycles is valid */
+#define NPU_JOB_F_DEVICE_CLOCK (1u << 3) /* device_start_ns / device_end_ns are valid */
 
 struct npu_job_info {
 	uint32_t struct_size;      /* [in] sizeof(struct npu_job_info) */
 	uint32_t kind;             /* [out] NPU_JOB_* */
-	uint64_t seqno;            /* [out] fence value, the job's id */
+	uint64_t id;               /* [out] the job's id: 1, 2, ... in submission order */
 	uint64_t stream_id;        /* [out] npu_stream_info.id of its stream */
-	char     name[64];         /* [out] kernel name, "copy" or "fill" */
+	char     name[64];         /* [out] kernel name, "copy", "fill" or "wait" */
 	uint32_t grid[3];          /* [out] launches */
 	uint32_t flags;            /* [out] NPU_JOB_F_* */
 	uint64_t bytes;            /* [out] copies and fills */
 	uint64_t submit_ns;        /* [out] host CLOCK_MONOTONIC at submission */
 	uint64_t complete_ns;      /* [out] host CLOCK_MONOTONIC when libnpu saw it complete */
 	uint64_t device_cycles;    /* [out] simulated cycles (max over cores) */
+	uint32_t queue;            /* [out] hardware queue it ran on */
+	uint32_t reserved;
+	uint64_t seqno;            /* [out] its fence value on that queue */
+	uint64_t device_start_ns;  /* [out] device clock when the job started (tracing on) */
+	uint64_t device_end_ns;    /* [out] device clock when it finished */
 };
 /* Completion times are exact to the interrupt while tracing is on (a libnpu thread waits for
- * each job) and otherwise the time a wait or query first saw the job done. Also starts when
- * an event with timing is created. */
+ * each job) and otherwise the time a wait or query first saw the job done; the watcher thread
+ * also runs while an event with timing exists. While tracing is on, the device also stamps
+ * each job's start and end with its own clock (driver uapi >= 1.1; device_*_ns). */
 NPU_API npu_result_t npu_device_set_tracing(npu_device_t *dev, int enable);
-/* The record of job `seqno`: NPU_ERROR_NOT_FOUND if no such job or it left the history (the
- * last 4096 jobs are kept). */
-NPU_API npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t seqno,
+/* The record of job `id` (see npu_device_stats.last_job): NPU_ERROR_NOT_FOUND if no such
+ * job or it left the history (the last 4096 jobs are kept). */
+NPU_API npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t id,
 					struct npu_job_info *info);
 
 #define NPU_STATS_MEM       (1u << 0) /* mem_used / mem_total */
 #define NPU_STATS_CLIENT    (1u << 1) /* jobs_*, faults, busy_ns, uptime_ns (this client) */
-#define NPU_STATS_DEVICE    (1u << 2) /* resets, clients (device-wide; needs driver support) */
+#define NPU_STATS_RESETS    (1u << 2) /* resets (device-wide; driver uapi >= 1.1) */
+#define NPU_STATS_CLIENTS   (1u << 3) /* clients (device-wide; needs driver support) */
 
 struct npu_device_stats {
 	uint32_t struct_size;      /* [in] sizeof(struct npu_device_stats) */
@@ -308,9 +320,11 @@ struct npu_device_stats {
 	uint64_t faults;           /* [out] faults of this client's jobs */
 	uint64_t busy_ns;          /* [out] time this client had work on the device */
 	uint64_t uptime_ns;        /* [out] since the device was opened by this client */
-	uint32_t resets;           /* [out] device resets (NPU_STATS_DEVICE) */
-	uint32_t clients;          /* [out] open clients (NPU_STATS_DEVICE) */
-	uint64_t last_seqno;       /* [out] last submitted job */
+	uint32_t resets;           /* [out] device resets (NPU_STATS_RESETS) */
+	uint32_t clients;          /* [out] open clients (NPU_STATS_CLIENTS) */
+	uint64_t last_job;         /* [out] id of the last submitted job */
+	uint32_t queues;           /* [out] hardware queues this client uses */
+	uint32_t reserved;
 };
 NPU_API npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *stats);
 

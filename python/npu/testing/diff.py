@@ -7,23 +7,31 @@ executes an NPUKBIN kernel binary on an initial device state and returns the fin
 libnpu -> driver -> firmware-sim). A vendor checks its own implementation by passing its own
 target::
 
-    from npu.testing import diff, strategies
-    class MyChip(diff.Target):
-        num_cores = 8
-        def run(self, program, state): ...        # returns a diff.FinalState
+    from npu.testing import diff, generate
 
-    diff.check_cases(cases, target=MyChip())      # raises Divergence with a reproducer
+    class MyChip(diff.Target):
+        name = "my-chip"
+        num_cores = 8
+        def run(self, program: bytes, state: diff.InitialState) -> diff.FinalState:
+            ...   # map state.buffers, launch program with state.args over state.grid
+
+    cases = [generate.gen_case(generate.RandomSource(i)) for i in range(1000)]
+    report = diff.check_cases(cases, target=MyChip())
+    for d in report.failures:
+        print(d)                                   # differences + shrunk assembly
 
 :func:`check_cases` composes generated :class:`~npu.testing.program.Case` objects into
-kernels (many cases per launch), runs them on the target, runs the same kernels on the
-reference model, and compares every architectural result: the trap (name, pc, address,
-is_write), all 32 registers and the SRAM after each program (written out by the harness's
-epilogue), and device memory. A divergence is shrunk to a small program and reported as
-assembly that :func:`replay` (or ``python -m npu.testing.fuzz --replay FILE``) runs again.
+kernels (many cases per launch where that is safe), runs them on the target, runs the same
+kernels on the reference model, and compares every architectural result: the trap (name,
+pc, address, is_write), all 32 registers, the configuration registers and the SRAM of each
+program instance after the body (written out by the harness's epilogue), and device
+memory. A divergence is shrunk to a small program and reported as assembly that
+:func:`replay` (or ``python -m npu.testing.fuzz --replay FILE``) runs again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -34,8 +42,9 @@ from . import program as P
 from . import refmodel as rm
 
 __all__ = [
-    "BufferArg", "DeviceTarget", "Divergence", "FinalState", "InitialState", "Target",
-    "check_case", "check_cases", "replay", "reproducer",
+    "BatchReport", "BufferArg", "DeviceTarget", "Divergence", "FinalState", "InitialState",
+    "ReferenceTarget", "Target", "TransientError", "check_case", "check_cases", "compare",
+    "default_target", "replay", "reproducer", "run_checked", "shrink_case",
 ]
 
 
@@ -52,7 +61,7 @@ class BufferArg:
 class InitialState:
     """What a launch starts from: device buffers (each a whole number of pages; the page
     after each must be unmapped), the kernel arguments (ints, or :class:`BufferArg`), the
-    grid and the watchdog's per-instance instruction budget (0: the target's default)."""
+    grid and the watchdog's per-instance instruction budget (0: none)."""
 
     buffers: list[bytes]
     args: list
@@ -71,7 +80,8 @@ class FinalState:
 
 
 class Target:
-    """An implementation of the ISA under test."""
+    """An implementation of the ISA under test. ``num_cores`` is what ``NUM_CORES`` reads
+    (launches that synchronise need a grid of at most that many instances)."""
 
     name = "target"
     num_cores = 1
@@ -98,6 +108,7 @@ class DeviceTarget(Target):
         npu = self.npu
         dev = self.dev
         mod = dev.load(program)
+        tensors = []
         try:
             kernel = mod[mod.kernels[0]]
             tensors = [dev.asarray(np.frombuffer(b, np.uint8)) for b in state.buffers]
@@ -109,41 +120,78 @@ class DeviceTarget(Target):
             except npu.KernelFault as f:
                 trap = rm.Trap(f.trap, f.pc if f.pc is not None else -1, f.address,
                                f.is_write, f.insn)
+            except npu.NpuError as e:  # e.g. a device reset under a starved host
+                raise TransientError(str(e)) from e
             out = [t.numpy().tobytes() for t in tensors]
             vas = [t.device_ptr for t in tensors]
-            for t in tensors:
-                t.free()
             return FinalState(out, vas, trap)
         finally:
+            for t in tensors:
+                t.free()
             mod.unload()
+
+
+class ReferenceTarget(Target):
+    """The reference model behind the :class:`Target` interface (for tests of the checker
+    itself, and as an example of a target)."""
+
+    name = "reference model"
+    BASE_VA = 1 << 32
+
+    def __init__(self, num_cores: int = 4):
+        self.num_cores = num_cores
+
+    def run(self, program: bytes, state: InitialState) -> FinalState:
+        prog = rm.Program.from_binary(program)
+        mem = rm.DeviceMemory()
+        vas, va = [], self.BASE_VA
+        for b in state.buffers:
+            vas.append(va)
+            mem.map(va, b)
+            va += len(b) + rm.PAGE_SIZE  # an unmapped page after each buffer
+        const_va = va
+        mem.map(const_va, prog.consts or bytes(8), writable=False)
+        args = [vas[a.index] if isinstance(a, BufferArg) else a for a in state.args]
+        res = rm.run_launch(prog, mem, args, state.grid, num_cores=self.num_cores,
+                            const_ptr=const_va, core_of=lambda pid: pid % self.num_cores,
+                            max_insns=state.max_insns)
+        return FinalState([mem.read(v, len(b)) for v, b in zip(vas, state.buffers)], vas,
+                          res.trap)
 
 
 # --------------------------------------------------------------------------- results
 
 
 @dataclass
-class CaseResult:
-    """The architectural result of one case, as read back from the buffers."""
+class LaneResult:
+    """The architectural result of one program instance, read back from the buffers."""
 
-    trap: rm.Trap | None
     regs: list[int] | None  # None: the epilogue did not run (halt in the body, or a trap)
+    csr: list[int] | None
     sram: bytes | None
     region: bytes
     core_id: int
     const_ptr: int
 
 
-def _results(comp: P.Composed, final: FinalState, single: bool) -> list[CaseResult]:
+def _lanes(comp: P.Composed, final: FinalState) -> list[list[LaneResult]]:
+    """Per case, per lane."""
     mem, out = final.buffers[0], final.buffers[1]
     res = []
-    for i, _case in enumerate(comp.cases):
-        dump = out[i * P.SRAM_BYTES:(i + 1) * P.SRAM_BYTES]
-        env = np.frombuffer(dump, "<u8", 3, P.ENV_DUMP)
-        done = int(env[2]) == P.DONE_MARK
-        regs = [int(x) for x in np.frombuffer(dump, "<u8", 32, P.REG_DUMP)] if done else None
-        res.append(CaseResult(
-            final.trap if single else None, regs, dump[:P.TEST_SRAM] if done else None,
-            mem[i * P.REGION:(i + 1) * P.REGION], int(env[0]), int(env[1])))
+    for i, case in enumerate(comp.cases):
+        lanes = []
+        for lane in range(case.width):
+            pid = comp.base[i] + lane
+            dump = out[pid * P.SRAM_BYTES:(pid + 1) * P.SRAM_BYTES]
+            env = np.frombuffer(dump, "<u8", 3, P.ENV_DUMP)
+            done = int(env[2]) == P.DONE_MARK
+            regs = [int(x) for x in np.frombuffer(dump, "<u8", 32, P.REG_DUMP)]
+            csr = [int(x) for x in np.frombuffer(dump, "<u8", len(P.CSR_NAMES), P.CSR_DUMP)]
+            lanes.append(LaneResult(
+                regs if done else None, csr if done else None,
+                dump[:P.TEST_SRAM] if done else None,
+                mem[pid * P.REGION:(pid + 1) * P.REGION], int(env[0]), int(env[1])))
+        res.append(lanes)
     return res
 
 
@@ -160,15 +208,12 @@ class Divergence(AssertionError):
 
 
 def launch_state(comp: P.Composed, max_insns: int = 0) -> InitialState:
-    n = len(comp.cases)
-    if n == 1:
-        mem = bytearray(P.SINGLE_MEM)
-        out_size = _pages(P.SRAM_BYTES)
-    else:
-        mem = bytearray(_pages(n * P.REGION))
-        out_size = _pages(n * P.SRAM_BYTES)
+    n = comp.grid
+    mem = bytearray(max(P.SINGLE_MEM, _pages(n * P.REGION)))
+    out_size = _pages(n * P.SRAM_BYTES)
     for i, c in enumerate(comp.cases):
-        mem[i * P.REGION:(i + 1) * P.REGION] = c.region
+        lo = comp.base[i] * P.REGION
+        mem[lo:lo + c.width * P.REGION] = c.region
     return InitialState([bytes(mem), bytes(out_size)],
                         [BufferArg(0), BufferArg(1), *P.EXTRA_ARGS], (n, 1, 1), max_insns)
 
@@ -203,13 +248,16 @@ class BatchReport:
     launches: int = 0
     failures: list = field(default_factory=list)  # Divergence
     counts: dict = field(default_factory=dict)  # mnemonic -> retired in the reference
+    traps: dict = field(default_factory=dict)  # trap name -> cases that raised it
 
 
-def _environment(results: list[CaseResult], num_cores: int) -> tuple[list[int], int, str]:
+def _environment(lanes: list[list[LaneResult]], num_cores: int) -> tuple[list[int], int, str]:
     """The CORE_ID of each instance and the CONST_PTR the target reported, and any
     problem with them (the prologue wrote them before anything else)."""
-    cores = [r.core_id for r in results]
-    ptrs = {r.const_ptr for r in results}
+    flat = [ln for case in lanes for ln in case]
+    cores = [r.core_id for r in flat]
+    # An instance that never started (a launch stopped by a trap) left zeros.
+    ptrs = {r.const_ptr for r in flat if r.const_ptr} or {0}
     problem = ""
     if any(c >= num_cores for c in cores):
         problem = f"CORE_ID values {sorted(set(cores))} are not below NUM_CORES={num_cores}"
@@ -223,14 +271,13 @@ def run_composed(comp: P.Composed, target: Target, max_insns: int = 0,
     """Runs a composed kernel on ``target`` and the reference; returns both results."""
     state = launch_state(comp, max_insns)
     got = target.run(comp.binary(), state)
-    single = len(comp.cases) == 1
-    got_res = _results(comp, got, single)
+    got_res = _lanes(comp, got)
     cores, const_ptr, problem = _environment(got_res, target.num_cores)
     want = reference(comp, state, got.buffer_vas, target.num_cores, cores, const_ptr, counts)
-    return state, got, want, got_res, _results(comp, want, single), problem
+    return state, got, want, got_res, _lanes(comp, want), problem
 
 
-def _compare(comp: P.Composed, got: FinalState, want: FinalState, got_res, want_res,
+def compare(comp: P.Composed, got: FinalState, want: FinalState, got_res, want_res,
              problem: str) -> list[tuple[int | None, str]]:
     """Differences, as (case index or None, description)."""
     diffs: list[tuple[int | None, str]] = []
@@ -240,23 +287,32 @@ def _compare(comp: P.Composed, got: FinalState, want: FinalState, got_res, want_
     wk = want.trap.key() if want.trap else None
     if gk != wk:
         pc = (got.trap or want.trap).pc
-        ci = _case_of_pc(comp, pc)
-        diffs.append((ci, f"trap: target {_trap_text(got.trap)}, "
-                          f"reference {_trap_text(want.trap)}"))
-    for i, (g, w) in enumerate(zip(got_res, want_res)):
-        if (g.regs is None) != (w.regs is None):
-            diffs.append((i, "the harness epilogue ran on "
-                             + ("the target only" if g.regs is not None else
-                                "the reference only")))
-        elif g.regs is not None:
-            for r in range(32):
-                if g.regs[r] != w.regs[r]:
-                    diffs.append((i, f"r{r}: target {g.regs[r]:#018x}, reference "
-                                     f"{w.regs[r]:#018x}"))
-            if g.sram != w.sram:
-                diffs.append((i, "SRAM " + _bytes_diff(g.sram, w.sram)))
-        if g.region != w.region:
-            diffs.append((i, "device memory " + _bytes_diff(g.region, w.region)))
+        diffs.append((_case_of_pc(comp, pc), f"trap: target {_trap_text(got.trap)}, "
+                                            f"reference {_trap_text(want.trap)}"))
+    if (got.trap or want.trap) and comp.grid > 1:
+        # On a device whose instances run at once, which of the others ran (and how far)
+        # before the first trap stopped the launch depends on timing: only the trap counts.
+        return diffs
+    for i, (gc, wc) in enumerate(zip(got_res, want_res)):
+        for lane, (g, w) in enumerate(zip(gc, wc)):
+            where = f"lane {lane}: " if len(gc) > 1 else ""
+            if (g.regs is None) != (w.regs is None):
+                diffs.append((i, where + "the harness epilogue ran on "
+                              + ("the target only" if g.regs is not None else
+                                 "the reference only")))
+            elif g.regs is not None:
+                for r in range(32):
+                    if g.regs[r] != w.regs[r]:
+                        diffs.append((i, f"{where}r{r}: target {g.regs[r]:#018x}, "
+                                         f"reference {w.regs[r]:#018x}"))
+                for k, name in enumerate(P.CSR_NAMES):
+                    if g.csr[k] != w.csr[k]:
+                        diffs.append((i, f"{where}{name}: target {g.csr[k]:#018x}, "
+                                         f"reference {w.csr[k]:#018x}"))
+                if g.sram != w.sram:
+                    diffs.append((i, where + "SRAM " + _bytes_diff(g.sram, w.sram)))
+            if g.region != w.region:
+                diffs.append((i, where + "device memory " + _bytes_diff(g.region, w.region)))
     if not diffs:  # anything else in the buffers (the environment record, padding)
         for b, (x, y) in enumerate(zip(got.buffers, want.buffers)):
             if x != y:
@@ -287,11 +343,48 @@ def _case_of_pc(comp: P.Composed, pc: int) -> int | None:
     return owner
 
 
+class TransientError(RuntimeError):
+    """The target failed to run a launch for reasons outside the program (e.g. the host
+    starved the device past its hang timeout); the launch is worth running again."""
+
+
+RETRIES = {"launches": 0}  # launches run again after a transient failure (see below)
+
+
+def _transient(got: FinalState, want: FinalState) -> bool:
+    # A WATCHDOG the reference does not raise at the same place: on a loaded host the
+    # driver's wall-clock hang detection can stop a healthy launch.
+    return (got.trap is not None and got.trap.name == "WATCHDOG"
+            and (want.trap is None or want.trap.key() != got.trap.key()))
+
+
+def run_checked(comp: P.Composed, target: Target, max_insns: int = 0,
+                counts: dict | None = None):
+    """:func:`run_composed`, run once more if the target failed transiently (counted in
+    ``RETRIES``); a second failure is reported as it is."""
+    for attempt in (0, 1):
+        c = {} if counts is not None else None
+        try:
+            res = run_composed(comp, target, max_insns, c)
+        except TransientError:
+            if attempt:
+                raise
+            RETRIES["launches"] += 1
+            continue
+        if attempt == 0 and _transient(res[1], res[2]):
+            RETRIES["launches"] += 1
+            continue
+        if counts is not None:
+            _merge(counts, c)
+        return res
+    raise AssertionError("unreachable")
+
+
 def check_composed(comp: P.Composed, target: Target, max_insns: int = 0,
                    counts: dict | None = None) -> list[tuple[int | None, str]]:
-    _state, got, want, got_res, want_res, problem = run_composed(comp, target, max_insns,
-                                                                 counts)
-    return _compare(comp, got, want, got_res, want_res, problem)
+    _state, got, want, got_res, want_res, problem = run_checked(comp, target, max_insns,
+                                                                counts)
+    return compare(comp, got, want, got_res, want_res, problem)
 
 
 # --------------------------------------------------------------------------- cases
@@ -310,58 +403,74 @@ def default_target() -> Target:
 def _expect_problem(case: P.Case, want: rm.Trap | None) -> str:
     got = want.name if want else None
     if case.expect != got:
-        return (f"generator: the case was meant to {'trap ' + case.expect if case.expect else 'halt'}"
-                f" but the reference model {'traps ' + got if got else 'halts'}")
+        meant = "trap " + case.expect if case.expect else "halt"
+        did = "traps " + str(want) if want else "halts"
+        return f"generator: the case was meant to {meant} but the reference model {did}"
     return ""
 
 
 def check_case(case: P.Case, target: Target | None = None, *, shrink: bool = False,
-               counts: dict | None = None) -> None:
-    """Runs one case alone (one launch of one program instance) on ``target`` and the
-    reference model; raises :class:`Divergence` with a reproducer if they disagree."""
+               counts: dict | None = None) -> rm.Trap | None:
+    """Runs one case alone (one launch of ``case.width`` program instances) on ``target``
+    and the reference model; raises :class:`Divergence` with a reproducer if they disagree
+    (or AssertionError if the case does not do what its generator meant). Returns the
+    reference's trap."""
     target = target or default_target()
     comp = P.compose([case])
-    _state, got, want, gr, wr, problem = run_composed(comp, target, case.max_insns, counts)
-    diffs = _compare(comp, got, want, gr, wr, problem)
+    _state, got, want, gr, wr, problem = run_checked(comp, target, case.budget, counts)
+    diffs = compare(comp, got, want, gr, wr, problem)
     if diffs:
         if shrink:
             case = shrink_case(case, target)
-        raise Divergence(reproducer(case, target), case, P.compose([case]).source())
+        raise Divergence(reproducer(case, target), case, case_source(case))
     bad = _expect_problem(case, want.trap)
     if bad:
-        raise AssertionError(bad + "\n" + P.compose([case]).source())
+        raise AssertionError(bad + "\n" + case_source(case))
+    return want.trap
+
+
+def plan(cases: Sequence[P.Case], num_cores: int, batch: int = 256) -> list[list[P.Case]]:
+    """How cases share launches: plain valid cases ``batch`` per launch; valid cases that
+    synchronise (one lane each) ``num_cores`` per launch, so all run at once; cases that
+    trap, have a budget of their own or several lanes, one per launch (their semaphores,
+    barriers and trap are then theirs alone)."""
+    plain, sync, alone = [], [], []
+    for c in cases:
+        if c.expect is not None or c.max_insns or c.width > 1:
+            alone.append(c)
+        elif c.synchronises:
+            sync.append(c)
+        else:
+            plain.append(c)
+    out = [plain[k:k + batch] for k in range(0, len(plain), batch)]
+    out += [sync[k:k + num_cores] for k in range(0, len(sync), num_cores)]
+    out += [[c] for c in alone]
+    return out
 
 
 def check_cases(cases: Sequence[P.Case], target: Target | None = None, *,
                 batch: int = 256, shrink: bool = True, report: BatchReport | None = None,
                 progress=None) -> BatchReport:
-    """Checks many cases: those meant to halt run ``batch`` per launch, those meant to
-    trap one per launch. Divergences are collected in the report (shrunk if ``shrink``);
-    nothing is raised."""
+    """Checks many cases (see :func:`plan` for how they share launches). Divergences are
+    collected in the report (shrunk if ``shrink``); nothing is raised."""
     target = target or default_target()
     report = report or BatchReport()
-    valid = [c for c in cases if c.expect is None and not c.max_insns]
-    single = [c for c in cases if c.expect is not None or c.max_insns]
-    for k in range(0, len(valid), batch):
-        chunk = valid[k:k + batch]
-        comp = P.compose(chunk)
-        counts: dict = {}
-        diffs = check_composed(comp, target, 0, counts)
-        report.launches += 1
-        if diffs:
-            # Find the culprits one by one (a trap stops the whole launch).
-            for c in chunk:
-                _check_one(c, target, shrink, report)
+    for chunk in plan(cases, target.num_cores, batch):
+        if len(chunk) == 1:
+            _check_one(chunk[0], target, shrink, report)
         else:
-            _merge(report.counts, counts)
+            comp = P.compose(chunk)
+            counts: dict = {}
+            diffs = check_composed(comp, target, P.DEFAULT_BUDGET, counts)
+            report.launches += 1
+            if diffs:  # find the culprits one by one (a trap stops the whole launch)
+                for c in chunk:
+                    _check_one(c, target, shrink, report)
+            else:
+                _merge(report.counts, counts)
         report.cases += len(chunk)
         if progress:
             progress(len(chunk))
-    for c in single:
-        _check_one(c, target, shrink, report)
-        report.cases += 1
-        if progress:
-            progress(1)
     return report
 
 
@@ -373,7 +482,9 @@ def _merge(into: dict, counts: dict) -> None:
 def _check_one(case: P.Case, target: Target, shrink: bool, report: BatchReport) -> None:
     counts: dict = {}
     try:
-        check_case(case, target, shrink=shrink, counts=counts)
+        trap = check_case(case, target, shrink=shrink, counts=counts)
+        if trap is not None:
+            report.traps[trap.name] = report.traps.get(trap.name, 0) + 1
     except Divergence as d:
         report.failures.append(d)
     except AssertionError as e:  # the generator's expectation, not a divergence
@@ -386,17 +497,17 @@ def _check_one(case: P.Case, target: Target, shrink: bool, report: BatchReport) 
 
 
 def _diverges(case: P.Case, target: Target) -> bool:
-    comp = P.compose([case])
     try:
-        return bool(check_composed(comp, target, case.max_insns))
-    except ValueError:  # a candidate that no longer links (a label was removed)
+        comp = P.compose([case])
+        return bool(check_composed(comp, target, case.budget))
+    except (ValueError, KeyError):  # a candidate that no longer links (a label was removed)
         return False
 
 
 def shrink_case(case: P.Case, target: Target, budget: int = 400) -> P.Case:
     """A smaller case that still diverges: greedy deletion of body lines (keeping labels),
-    then zeroing initial registers, the SRAM image and the memory region."""
-    import dataclasses
+    then zeroing initial registers, configuration registers, the SRAM image and the
+    memory region."""
     tries = 0
 
     def attempt(c):
@@ -408,15 +519,14 @@ def shrink_case(case: P.Case, target: Target, budget: int = 400) -> P.Case:
     changed = True
     while changed and tries < budget:
         changed = False
-        # Chunks first, then single lines.
-        size = max(1, len(body) // 2)
+        size = max(1, len(body) // 2)  # chunks first, then single lines
         while size >= 1 and tries < budget:
             i = 0
             while i < len(body) and tries < budget:
-                cand = body[:i] + body[i + size:]
                 if any(isinstance(x, P.Label) for x in body[i:i + size]):
                     i += size
                     continue
+                cand = body[:i] + body[i + size:]
                 c = dataclasses.replace(case, body=cand)
                 if attempt(c):
                     body = cand
@@ -430,6 +540,11 @@ def shrink_case(case: P.Case, target: Target, budget: int = 400) -> P.Case:
             regs = list(case.regs)
             regs[r] = 0
             c = dataclasses.replace(case, regs=regs)
+            if attempt(c):
+                case = c
+    for name in list(case.csr):
+        if tries < budget:
+            c = dataclasses.replace(case, csr={k: v for k, v in case.csr.items() if k != name})
             if attempt(c):
                 case = c
     for f in ("sram_seed", "mem_seed"):
@@ -448,7 +563,7 @@ def reproducer(case: P.Case, target: Target | None = None) -> str:
     with a header that :func:`replay` reads back."""
     target = target or default_target()
     comp = P.compose([case])
-    diffs = check_composed(comp, target, case.max_insns)
+    diffs = check_composed(comp, target, case.budget)
     head = [f"divergence between {target.name} and the reference model:"]
     head += [f"  - {d}" for _ci, d in diffs] or ["  (none now: not reproducible)"]
     return "\n".join(head) + "\n\nreproducer (python -m npu.testing.fuzz --replay FILE):\n" \
@@ -457,16 +572,19 @@ def reproducer(case: P.Case, target: Target | None = None) -> str:
 
 def case_source(case: P.Case) -> str:
     comp = P.compose([case])
-    hdr = (f"; npu.testing case: mem_seed={case.mem_seed} max_insns={case.max_insns} "
-           f"expect={case.expect or 'halt'}\n"
-           f"; launch: grid (1,), args mem (ptr, {P.SINGLE_MEM} bytes: the region below), "
-           f"out (ptr, {_pages(P.SRAM_BYTES)} bytes of zeros), "
+    st = launch_state(comp, case.budget)
+    hdr = (f"; npu.testing case: mem_seed={case.mem_seed} max_insns={case.budget} "
+           f"width={case.width} expect={case.expect or 'halt'}\n"
+           f"; launch: grid ({case.width},), max_insns {case.budget}, args mem (ptr, "
+           f"{len(st.buffers[0])} bytes: the regions below), out (ptr, "
+           f"{len(st.buffers[1])} bytes of zeros), "
            + ", ".join(f"{v:#x}" for v in P.EXTRA_ARGS) + "\n"
-           f"; mem region: npu.testing.program.fill_bytes({case.mem_seed}, {P.REGION})\n")
+           f"; mem regions: npu.testing.program.fill_bytes({case.mem_seed}, "
+           f"{case.width * P.REGION})\n")
     return hdr + comp.source()
 
 
-_HDR = re.compile(r";\s*npu.testing case: mem_seed=(\d+) max_insns=(\d+) expect=(\S+)")
+_HDR = re.compile(r";\s*npu.testing case: mem_seed=(\d+) max_insns=(\d+) width=(\d+)")
 
 
 def replay(source: str, target: Target | None = None) -> list[str]:
@@ -475,10 +593,11 @@ def replay(source: str, target: Target | None = None) -> list[str]:
     from .. import asm
     target = target or default_target()
     m = _HDR.search(source)
-    mem_seed, max_insns = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    mem_seed, max_insns, width = (int(m.group(1)), int(m.group(2)), int(m.group(3))) \
+        if m else (0, P.DEFAULT_BUDGET, 1)
     kb = asm.read_kbin(asm.assemble(source, filename="<replay>"))
     k = kb.kernels[0]
-    case = P.Case([0] * 32, [], mem_seed=mem_seed, max_insns=max_insns)
+    case = P.Case([0] * 32, [], mem_seed=mem_seed, max_insns=max_insns, width=width)
     comp = P.Composed([case], list(kb.code), bytes(kb.consts), k.entry, k.sram_bytes,
-                      [0], [(0, len(kb.code))])
+                      [0], [(0, len(kb.code))], base=[0])
     return [d for _ci, d in check_composed(comp, target, max_insns)]

@@ -211,14 +211,12 @@ def bf16_to_f32(bits: np.ndarray) -> np.ndarray:
     return (bits.astype(np.uint32) << 16).view(np.float32)
 
 
-def _round_bits(u: np.ndarray, drop: int) -> np.ndarray:
-    """u >> drop rounded to nearest, ties to even (u: non-negative int64)."""
-    if drop <= 0:
-        return u << -drop
+def _round_bits(u: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """u >> drop rounded to nearest, ties to even (u >= 0, 1 <= drop < 63, elementwise)."""
     q = u >> drop
     r = u & ((1 << drop) - 1)
     half = 1 << (drop - 1)
-    return q + ((r > half) | ((r == half) & (q & 1 == 1)))
+    return q + ((r > half) | ((r == half) & ((q & 1) == 1)))
 
 
 def f32_to_f16(x: np.ndarray) -> np.ndarray:
@@ -234,10 +232,7 @@ def f32_to_f16(x: np.ndarray) -> np.ndarray:
     ex = np.maximum(e, 1)
     E = np.maximum(ex - 127, -14)
     drop = np.minimum(E - ex + 140, 40)  # beyond ~26 bits everything rounds to 0
-    n = np.zeros(u.shape, np.int64)
-    for d in np.unique(drop):
-        sel = drop == d
-        n[sel] = _round_bits(sig[sel], int(d))
+    n = _round_bits(sig, drop)
     # Encodings are monotone: a carry to 2048 lands on the next binade, one past the
     # largest finite value on inf, and in the subnormal binade the encoding is n itself.
     enc = np.where(E == -14, n, ((E + 15) << 10) + (n - 0x400))
@@ -261,7 +256,8 @@ def to_f32(x: np.ndarray, t: str) -> np.ndarray:
         return f16_to_f32(x)
     if t == "bf16":
         return bf16_to_f32(x)
-    return x.astype(np.float32)  # i32: round to nearest even; i16/i8: exact
+    with np.errstate(all="ignore"):
+        return x.astype(np.float32)  # i32: round to nearest even; i16/i8: exact
 
 
 def convert(x: np.ndarray, st: str, dt: str) -> np.ndarray:
@@ -270,7 +266,8 @@ def convert(x: np.ndarray, st: str, dt: str) -> np.ndarray:
         lo, hi = IRANGE[dt]
         if st in BITS:
             return np.clip(x.astype(np.int64), lo, hi).astype(DTYPE[dt])
-        f = to_f32(x, st).astype(np.float64)
+        with np.errstate(all="ignore"):  # signalling NaNs are inputs like any other
+            f = to_f32(x, st).astype(np.float64)
         nan = np.isnan(f)
         r = np.rint(np.where(nan, 0.0, f))  # ties to even
         return np.where(nan, 0, np.clip(r, lo, hi)).astype(np.int64).astype(DTYPE[dt])

@@ -204,6 +204,9 @@ class Insn:
         self.word = word
         self.ops = ops
         self.timing = timing
+        t = T.TIMING[timing]
+        self.base, self.per_bytes, self.per_lanes = t["base"], t["per_bytes"], t["per_lanes"]
+        self.sem = None  # its SEMANTICS entry, looked up once
         self.__dict__.update(ops)
 
     def __repr__(self) -> str:
@@ -221,10 +224,25 @@ def _extract(word: int, name: str) -> int:
     return sext(v, width) if kind in _SIGNED else v
 
 
+_DECODED: dict[int, Insn | None] = {}
+
+
 def decode(word: int) -> Insn | None:
     """The instruction a word encodes, or None if executing it traps ILLEGAL_INSN: no
     encoding matches, or an operand is outside what the instruction accepts (an unknown
     special register, a read-only one for csrw, a DMA tag outside 0..15)."""
+    try:
+        return _DECODED[word]
+    except KeyError:
+        pass
+    d = _decode(word)
+    if len(_DECODED) > 1 << 18:
+        _DECODED.clear()
+    _DECODED[word] = d
+    return d
+
+
+def _decode(word: int) -> Insn | None:
     op = word & ((1 << _FIELDS["op"][1]) - 1)
     for d in _BY_OPCODE.get(op, ()):
         if word & d["mask"] == d["match"]:
@@ -405,12 +423,11 @@ class Machine:
         self.next_pc = target & MASK64
 
     def cost(self, insn: Insn) -> int:
-        t = T.TIMING[insn.timing]
-        c = t["base"]
-        if t["per_bytes"]:
-            c += -(-self.work // t["per_bytes"])
-        if t["per_lanes"]:
-            c += -(-self.work // t["per_lanes"])
+        c = insn.base
+        if insn.per_bytes:
+            c += -(-self.work // insn.per_bytes)
+        if insn.per_lanes:
+            c += -(-self.work // insn.per_lanes)
         return c
 
     def step(self) -> bool:
@@ -431,7 +448,10 @@ class Machine:
         self.next_pc = None
         self.work = 0
         try:
-            SEMANTICS[insn.name](self, insn)
+            fn = insn.sem
+            if fn is None:
+                fn = insn.sem = SEMANTICS[insn.name]
+            fn(self, insn)
         except TrapError as e:
             st.trap = Trap(e.name, pc, e.address, e.is_write, code[pc])
             st.blocked = None
@@ -521,10 +541,13 @@ def _schedule(machines: list[Machine]) -> list[Machine]:
 def run_launch(prog: Program, mem: DeviceMemory, args: Sequence[int] = (),
                grid: int | Sequence[int] = 1, *, num_cores: int = 1, const_ptr: int = 0,
                core_of: Callable[[int], int] | None = None, max_insns: int = 0,
-               counts: dict | None = None) -> LaunchResult:
+               counts: dict | None = None,
+               initial: Callable[[int], State] | None = None) -> LaunchResult:
     """Runs a launch as the device does: every program instance of ``grid`` starts with all
     registers and configuration registers zero, ``pc = entry`` and ``sram_bytes`` of zeroed
-    SRAM; ``mem`` is updated in place; the launch's 16 semaphores start at 0.
+    SRAM (or, to start from another state, with ``initial(program_id)``: a :class:`State`
+    of its own, which is updated in place); ``mem`` is updated in place; the launch's 16
+    semaphores start at 0.
 
     When the grid fits the cores (``NUM_PROGRAMS <= num_cores``) the instances run as if
     concurrently (see :func:`_schedule`), so barriers and semaphores work; otherwise they
@@ -541,7 +564,12 @@ def run_launch(prog: Program, mem: DeviceMemory, args: Sequence[int] = (),
     def machine(pid):
         env = Env((pid % gx, pid // gx % gy, pid // (gx * gy)), g,
                   core_of(pid) if core_of else 0, num_cores, const_ptr)
-        st = State(bytearray(prog.sram_bytes), pc=prog.entry, counts=counts)
+        if initial is None:
+            st = State(bytearray(prog.sram_bytes), pc=prog.entry, counts=counts)
+        else:
+            st = initial(pid)
+            if not 0 <= st.pc < len(prog.code):
+                raise ValueError(f"pc {st.pc} of program {pid} is outside the code")
         return Machine(prog, st, mem, args, env, max_insns, launch)
 
     def result(ms):
@@ -840,37 +868,40 @@ def vcheck(m: Machine, operands: Sequence[tuple[int, int, bool]], count: int) ->
         m.sram_check(addr, esize * count, write, esize)
 
 
-def _safe_vectorised(dst: int, dsize: int, srcs: Sequence[tuple[int, int]], count: int) -> bool:
-    """Whether computing all elements at once equals the sequential (element by element)
-    result: no destination element overwrites a source element read later."""
-    dend = dst + dsize * count
+def _block(dst: int, dsize: int, srcs: Sequence[tuple[int, int]], count: int) -> int:
+    """How many consecutive elements can be computed at once with the result of the
+    sequential loop: the smallest ``j - i`` over elements ``i < j`` where writing
+    destination element ``i`` overwrites bytes of a source element ``j`` read later
+    (``count`` if there is none)."""
+    best = count
+    i = np.arange(count, dtype=np.int64)
     for s, ssize in srcs:
-        send = s + ssize * count
-        if s >= dend or dst >= send:
+        if s >= dst + dsize * count or dst >= s + ssize * count:
             continue  # disjoint
-        if ssize == dsize and dst <= s:
-            continue  # writes stay at or behind the reads
-        return False
-    return True
+        # Source elements overlapping destination element i: j in [lo, hi].
+        lo = np.floor_divide(dst + i * dsize - s, ssize)
+        hi = -np.floor_divide(-(dst + (i + 1) * dsize - s), ssize) - 1
+        first = np.maximum(lo, i + 1)
+        bad = first <= np.minimum(hi, count - 1)
+        if bad.any():
+            best = min(best, int((first - i)[bad].min()))
+    return best
 
 
 def elementwise(m: Machine, dst: int, dt: str, srcs: Sequence[tuple[int, str]], count: int,
                 fn: Callable) -> None:
     """dst[i] = fn(src0[i], src1[i], ...) for i ascending, element by element (each read
     then written before the next); ``fn`` maps numpy arrays of the source types to an
-    array of ``dt`` (or its bit pattern)."""
+    array of ``dt`` (or its bit pattern). Overlapping operands are computed in blocks
+    small enough that no element reads what another element of its block writes."""
     if count == 0:
         return
     dsize = ESIZE[dt]
-    sizes = [(a, ESIZE[t]) for a, t in srcs]
-    if _safe_vectorised(dst, dsize, sizes, count):
-        res = fn(*[m.array(a, t, count) for a, t in srcs])
-        m.put(dst, np.asarray(res).astype(N.DTYPE[dt], copy=False))
-        return
-    for i in range(count):  # overlapping operands: the sequential result
-        ins = [m.array(a + i * ESIZE[t], t, 1) for a, t in srcs]
-        res = np.asarray(fn(*ins)).astype(N.DTYPE[dt], copy=False)
-        m.put(dst + i * dsize, res)
+    step = _block(dst, dsize, [(a, ESIZE[t]) for a, t in srcs], count)
+    for k in range(0, count, step):
+        n = min(step, count - k)
+        res = fn(*[m.array(a + k * ESIZE[t], t, n) for a, t in srcs])
+        m.put(dst + k * dsize, np.asarray(res).astype(N.DTYPE[dt], copy=False))
 
 
 _VBIN_OPS = {
@@ -955,8 +986,10 @@ def _reduce(kind: str, t: str):
         src, dst, stride = m.r(d.rs1), m.r(d.rd), m.csr("V_STRIDE")
         starts = _sram_rows(m, src, stride, rows, 4 * cols, False, 4)
         m.sram_check(dst, 4 * rows, True, 4)
-        # Rows in order, each fully read, then its result written.
-        if _safe_vectorised(dst, 4, [(s, 4 * cols) for s in starts], 1) or rows == 1:
+        # Rows in order, each fully read, then its result written: all at once unless the
+        # results land on a source row.
+        dend = dst + 4 * rows
+        if rows == 1 or all(s >= dend or s + 4 * cols <= dst for s in starts):
             x = np.stack([m.array(s, t, cols) for s in starts])
             m.put(dst, N.reduce_rows(kind, x, t))
             return

@@ -17,7 +17,7 @@ int main(void)
 		struct npu_cmd_fill fill2;
 	} cmds;
 	struct npu_get_fault f;
-	uint64_t seqno, completed;
+	uint64_t seqno, completed = 0;
 
 	for (uint32_t i = 0; i < SZ; i++)
 		s[i] = (uint8_t)(i * 7 + 3);

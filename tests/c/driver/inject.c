@@ -89,6 +89,18 @@ static void test_stall(int fd, int other)
 	}
 	while (t_fault(fd).flags)
 		;
+	/* A fault after the reset names the right job (the jobs the reset failed never reached
+	 * the device's status record). */
+	{
+		struct npu_cmd_fill bad = t_cmd_fill(0x7000000000ull, 4, 0);
+		uint64_t s3 = t_submitq(other, 0, &bad, sizeof(bad));
+		struct npu_get_fault f;
+
+		T_EQ(t_job(other, 0, s3), -EFAULT);
+		f = t_fault(other);
+		T_EQ(f.seqno, s3);
+		T_EQ(f.code, NPU_TRAP_PAGE_FAULT);
+	}
 	/* The device works after the reset, for both, and runs kernels again. */
 	fill_and_check(fd, 0, 0xabc);
 	fill_and_check(other, 0, 0xdef);
