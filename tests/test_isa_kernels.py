@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import npu
 import npu.kernels as K
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
@@ -123,3 +124,13 @@ def test_kernels_use_all_cores(dev, rng):
     a = rng.standard_normal((300, 40)).astype(np.float32)
     b = rng.standard_normal((40, 300)).astype(np.float32)
     assert np.array_equal(K.matmul(dev, a, b), seq_matmul(a, b))
+
+
+def test_kernels_work_again_after_the_device_is_closed(rng):
+    """Modules loaded for npu.kernels belong to one opening of the device: after close()
+    the next call loads them on the new one instead of reusing dead handles."""
+    dev = npu.Device(0)
+    x = rng.standard_normal((4, 16)).astype(np.float32)
+    first = K.gelu(dev, x)
+    dev.close()
+    np.testing.assert_array_equal(K.gelu(dev, x), first)

@@ -40,8 +40,12 @@ _modules: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _kernel(dev, file: str, name: str):
-    """The kernel, from its file loaded once per device."""
-    mods = _modules.setdefault(dev, {})
+    """The kernel, from its file loaded once per opening of the device.
+
+    Keyed by the device's live context, not the permanent Device handle: after
+    ``dev.close()`` the modules loaded on the old context are gone, and the next call loads
+    them again on the new one."""
+    mods = _modules.setdefault(dev._context(), {})
     mod = mods.get(file)
     if mod is None:
         mod = mods[file] = dev.load(_program(file))
