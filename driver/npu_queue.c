@@ -224,6 +224,8 @@ int drv_cq_create(struct npu_file *f, uint32_t type, uint32_t priority, struct n
 	}
 	cq->hq = hq;
 	cq->wd_progress_ns = drv_now_ns();
+	/* No completion count yet: the first tick that finds work starts its clock. */
+	cq->wd_completed = UINT64_MAX;
 	drv_cq_program(cq);
 	cq->bound = true;
 	pthread_mutex_unlock(&dev->recovery_lock);

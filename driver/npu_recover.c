@@ -283,6 +283,9 @@ static bool npu_watchdog_tick(struct npu_device *dev)
 		if (completed >= last) {
 			cq->wd_kill_seqno = 0;
 			__atomic_store_n(&cq->wd_progress_ns, now, __ATOMIC_RELAXED);
+			/* The watchdog may sleep for a long time now: the first tick that finds new
+			 * work must count as progress, not compare against this stale state. */
+			cq->wd_completed = UINT64_MAX;
 			continue;
 		}
 		busy = true;

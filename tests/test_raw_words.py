@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import random
 
+import npu
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-
-import npu
 from npu import _isa_tables as T
 from npu.testing import diff
 from npu.testing import generate as G
@@ -38,7 +37,10 @@ def word_case(word: int, regs: list[int], sram_seed: int) -> P.Case:
 def check_word(target, word: int, regs: list[int], sram_seed: int) -> rm.Trap | None:
     case = word_case(word, regs, sram_seed)
     comp = P.compose([case])
-    _s, got, want, gr, wr, problem = diff.run_checked(comp, target, BUDGET)
+    try:
+        _s, got, want, gr, wr, problem = diff.run_checked(comp, target, BUDGET)
+    except rm.ModelLimit:  # e.g. a 2-D DMA of 2^60 rows with zero strides: not comparable
+        return None
     diffs = diff.compare(comp, got, want, gr, wr, problem)
     assert diffs == [], f"word {word:#018x}: " + "; ".join(d for _c, d in diffs) + \
         "\n" + diff.case_source(case)

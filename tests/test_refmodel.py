@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from npu import _isa_tables as T
 from npu import asm
 from npu.testing import generate as G
@@ -124,7 +123,7 @@ def test_csrw_of_a_read_only_register_is_illegal():
     word = asm.encode("csrw", sreg=T.SREGS["CORE_ID"][0], rs1=1)
     assert rm.decode(word) is None
     assert rm.decode(asm.encode("csrw", sreg=T.SREGS["RQ_ZP"][0], rs1=1)) is not None
-    res, _ = run(".word %#x\nhalt" % word)
+    res, _ = run(f".word {word:#x}\nhalt")
     assert res.trap.key() == ("ILLEGAL_INSN", 0, 0, False)
 
 
@@ -554,6 +553,19 @@ def test_dma_checks_everything_before_moving_a_byte():
                  "csrw DMA_SSTRIDE, r1\ncsrw DMA_DSTRIDE, r0\nldarg r2, 0\nli r4, 1\n"
                  "li r5, 2\ndma.st2 r2, r0, r4, r5, 15\nhalt", mem=mem)
     assert m.read(BASE, 2) == bytes([9, 1])  # the later row wins
+
+
+def test_zero_strides_with_enormous_row_counts_do_not_hang_the_model():
+    # Rows that all pass their checks: a DMA that would move 2^64 bytes is beyond the model
+    with pytest.raises(rm.ModelLimit):
+        run("ldarg r2, 0\nli r4, 8\nli r5, -1\ndma.ld2 r0, r2, r4, r5, 0\nhalt")
+    # a reduction's destination check bounds it: 2^62 results do not fit
+    res, _ = run("li r5, -1\nshri r5, r5, 2\nli r3, 4\nvredsum.i32 r0, r0, r5, r3\nhalt")
+    assert res.trap.key() == ("SRAM_OOB", 3, 4096, True)
+    # a nonzero stride leaves the SRAM quickly, whatever the row count
+    res, _ = run("li r1, 8\ncsrw DMA_DSTRIDE, r1\nldarg r2, 0\nli r4, 8\nli r5, -1\n"
+                 "dma.ld2 r0, r2, r4, r5, 0\nhalt")
+    assert res.trap.key() == ("SRAM_OOB", 5, 4096, True)
 
 
 def test_dma_tags_and_sreg_numbers_are_decided_by_the_word():

@@ -23,9 +23,9 @@ target::
 :func:`check_cases` composes generated :class:`~npu.testing.program.Case` objects into
 kernels (many cases per launch where that is safe), runs them on the target, runs the same
 kernels on the reference model, and compares every architectural result: the trap (name,
-pc, address, is_write), all 32 registers, the configuration registers and the SRAM of each
-program instance after the body (written out by the harness's epilogue), and device
-memory. A divergence is shrunk to a small program and reported as assembly that
+pc, address, is_write), all 32 registers, the configuration registers, the SRAM and the
+cycle count of each program instance after the body (written out by the harness's
+epilogue), and device memory. A divergence is shrunk to a small program and reported as assembly that
 :func:`replay` (or ``python -m npu.testing.fuzz --replay FILE``) runs again.
 """
 
@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -42,9 +42,24 @@ from . import program as P
 from . import refmodel as rm
 
 __all__ = [
-    "BatchReport", "BufferArg", "DeviceTarget", "Divergence", "FinalState", "InitialState",
-    "ReferenceTarget", "Target", "TransientError", "check_case", "check_cases", "compare",
-    "default_target", "replay", "reproducer", "run_checked", "shrink_case",
+    "BatchReport",
+    "BufferArg",
+    "DeviceTarget",
+    "Divergence",
+    "FinalState",
+    "GeneratorError",
+    "InitialState",
+    "ReferenceTarget",
+    "Target",
+    "TransientError",
+    "check_case",
+    "check_cases",
+    "compare",
+    "default_target",
+    "replay",
+    "reproducer",
+    "run_checked",
+    "shrink_case",
 ]
 
 
@@ -168,6 +183,7 @@ class LaneResult:
 
     regs: list[int] | None  # None: the epilogue did not run (halt in the body, or a trap)
     csr: list[int] | None
+    cycles: int | None  # CYCLE at the end of the body
     sram: bytes | None
     region: bytes
     core_id: int
@@ -183,12 +199,13 @@ def _lanes(comp: P.Composed, final: FinalState) -> list[list[LaneResult]]:
         for lane in range(case.width):
             pid = comp.base[i] + lane
             dump = out[pid * P.SRAM_BYTES:(pid + 1) * P.SRAM_BYTES]
-            env = np.frombuffer(dump, "<u8", 3, P.ENV_DUMP)
+            env = np.frombuffer(dump, "<u8", 4, P.ENV_DUMP)
             done = int(env[2]) == P.DONE_MARK
             regs = [int(x) for x in np.frombuffer(dump, "<u8", 32, P.REG_DUMP)]
             csr = [int(x) for x in np.frombuffer(dump, "<u8", len(P.CSR_NAMES), P.CSR_DUMP)]
             lanes.append(LaneResult(
                 regs if done else None, csr if done else None,
+                int(env[3]) if done else None,
                 dump[:P.TEST_SRAM] if done else None,
                 mem[pid * P.REGION:(pid + 1) * P.REGION], int(env[0]), int(env[1])))
         res.append(lanes)
@@ -199,12 +216,16 @@ def _lanes(comp: P.Composed, final: FinalState) -> list[list[LaneResult]]:
 
 
 class Divergence(AssertionError):
-    """The target and the reference model disagree; ``str()`` is a full report."""
+    """The target and the reference model disagree (or a generated case did not do what it
+    was meant to); ``str()`` is a full report, ``summary`` its first lines, ``source`` the
+    case as assembly."""
 
-    def __init__(self, message: str, case: P.Case | None = None, source: str | None = None):
+    def __init__(self, message: str, case: P.Case | None = None, source: str | None = None,
+                 summary: str | None = None):
         super().__init__(message)
         self.case = case
         self.source = source
+        self.summary = summary if summary is not None else message.split("\n\n")[0]
 
 
 def launch_state(comp: P.Composed, max_insns: int = 0) -> InitialState:
@@ -249,6 +270,7 @@ class BatchReport:
     failures: list = field(default_factory=list)  # Divergence
     counts: dict = field(default_factory=dict)  # mnemonic -> retired in the reference
     traps: dict = field(default_factory=dict)  # trap name -> cases that raised it
+    skipped: list = field(default_factory=list)  # cases the model cannot carry out
 
 
 def _environment(lanes: list[list[LaneResult]], num_cores: int) -> tuple[list[int], int, str]:
@@ -287,8 +309,8 @@ def compare(comp: P.Composed, got: FinalState, want: FinalState, got_res, want_r
     wk = want.trap.key() if want.trap else None
     if gk != wk:
         pc = (got.trap or want.trap).pc
-        diffs.append((_case_of_pc(comp, pc), f"trap: target {_trap_text(got.trap)}, "
-                                            f"reference {_trap_text(want.trap)}"))
+        diffs.append((_case_of_pc(comp, pc), (f"trap: target {_trap_text(got.trap)}, "
+                                             f"reference {_trap_text(want.trap)}")))
     if (got.trap or want.trap) and comp.grid > 1:
         # On a device whose instances run at once, which of the others ran (and how far)
         # before the first trap stopped the launch depends on timing: only the trap counts.
@@ -303,14 +325,17 @@ def compare(comp: P.Composed, got: FinalState, want: FinalState, got_res, want_r
             elif g.regs is not None:
                 for r in range(32):
                     if g.regs[r] != w.regs[r]:
-                        diffs.append((i, f"{where}r{r}: target {g.regs[r]:#018x}, "
-                                         f"reference {w.regs[r]:#018x}"))
+                        diffs.append((i, (f"{where}r{r}: target {g.regs[r]:#018x}, "
+                                          f"reference {w.regs[r]:#018x}")))
                 for k, name in enumerate(P.CSR_NAMES):
                     if g.csr[k] != w.csr[k]:
-                        diffs.append((i, f"{where}{name}: target {g.csr[k]:#018x}, "
-                                         f"reference {w.csr[k]:#018x}"))
+                        diffs.append((i, (f"{where}{name}: target {g.csr[k]:#018x}, "
+                                          f"reference {w.csr[k]:#018x}")))
                 if g.sram != w.sram:
                     diffs.append((i, where + "SRAM " + _bytes_diff(g.sram, w.sram)))
+                if g.cycles != w.cycles:
+                    diffs.append((i, (f"{where}CYCLE after the body: target {g.cycles}, "
+                                      f"reference {w.cycles}")))
             if g.region != w.region:
                 diffs.append((i, where + "device memory " + _bytes_diff(g.region, w.region)))
     if not diffs:  # anything else in the buffers (the environment record, padding)
@@ -413,8 +438,9 @@ def check_case(case: P.Case, target: Target | None = None, *, shrink: bool = Fal
                counts: dict | None = None) -> rm.Trap | None:
     """Runs one case alone (one launch of ``case.width`` program instances) on ``target``
     and the reference model; raises :class:`Divergence` with a reproducer if they disagree
-    (or AssertionError if the case does not do what its generator meant). Returns the
-    reference's trap."""
+    (or AssertionError if the case does not do what its generator meant; or
+    :class:`~npu.testing.refmodel.ModelLimit` if it asks for work the model does not carry
+    out). Returns the reference's trap."""
     target = target or default_target()
     comp = P.compose([case])
     _state, got, want, gr, wr, problem = run_checked(comp, target, case.budget, counts)
@@ -425,8 +451,18 @@ def check_case(case: P.Case, target: Target | None = None, *, shrink: bool = Fal
         raise Divergence(reproducer(case, target), case, case_source(case))
     bad = _expect_problem(case, want.trap)
     if bad:
-        raise AssertionError(bad + "\n" + case_source(case))
+        raise GeneratorError(bad, case)
     return want.trap
+
+
+class GeneratorError(AssertionError):
+    """A generated case did not do what its generator meant (a bug of the generator, not
+    of the target: the reference model and the target agree)."""
+
+    def __init__(self, message: str, case: P.Case):
+        super().__init__(message + "\n" + case_source(case))
+        self.message = message
+        self.case = case
 
 
 def plan(cases: Sequence[P.Case], num_cores: int, batch: int = 256) -> list[list[P.Case]]:
@@ -461,7 +497,10 @@ def check_cases(cases: Sequence[P.Case], target: Target | None = None, *,
         else:
             comp = P.compose(chunk)
             counts: dict = {}
-            diffs = check_composed(comp, target, P.DEFAULT_BUDGET, counts)
+            try:
+                diffs = check_composed(comp, target, P.DEFAULT_BUDGET, counts)
+            except rm.ModelLimit:
+                diffs = [(None, "not comparable")]
             report.launches += 1
             if diffs:  # find the culprits one by one (a trap stops the whole launch)
                 for c in chunk:
@@ -485,10 +524,12 @@ def _check_one(case: P.Case, target: Target, shrink: bool, report: BatchReport) 
         trap = check_case(case, target, shrink=shrink, counts=counts)
         if trap is not None:
             report.traps[trap.name] = report.traps.get(trap.name, 0) + 1
+    except rm.ModelLimit:
+        report.skipped.append(case)
     except Divergence as d:
         report.failures.append(d)
-    except AssertionError as e:  # the generator's expectation, not a divergence
-        report.failures.append(Divergence(str(e), case))
+    except GeneratorError as e:  # the generator's expectation, not a divergence
+        report.failures.append(Divergence(str(e), e.case, case_source(e.case), e.message))
     report.launches += 1
     _merge(report.counts, counts)
 

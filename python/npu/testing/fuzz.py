@@ -131,9 +131,8 @@ def write_failure(out_dir: str, k: int, d: diff.Divergence) -> str:
     name = f"divergence-{k}" + (f"-seed{origin[0]}-ex{origin[1]}" if origin else "") + ".s"
     path = os.path.join(out_dir, name)
     with open(path, "w") as f:
-        text = d.source if d.source else str(d)
-        head = "".join(f"; {ln}\n" for ln in str(d).split("\n\nreproducer")[0].splitlines())
-        f.write(head + text)
+        f.write("".join(f"; {ln}\n" for ln in d.summary.splitlines()))
+        f.write(d.source if d.source else "".join(f"; {ln}\n" for ln in str(d).splitlines()))
     return path
 
 
@@ -141,16 +140,15 @@ def summary(report: diff.BatchReport, info: dict) -> str:
     names = [d["name"] for d in T.INSNS]
     covered = [n for n in names if report.counts.get(n)]
     missing = [n for n in names if not report.counts.get(n)]
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(info["kinds"].items()))
     lines = [
         f"target: {info['target']}, seed {info['seed']}"
         + (f", examples {info['start']}..{info['start'] + info['examples'] - 1}"
            if info["start"] else ""),
-        f"examples run: {info['examples']} ("
-        + ", ".join(f"{k} {v}" for k, v in sorted(info["kinds"].items())) + ") in "
-        f"{report.launches} launches, {info['seconds']:.1f} s "
-        f"({info['examples'] / max(info['seconds'], 1e-9):.0f}/s)",
-        f"instructions covered: {len(covered)}/{len(names)} mnemonics executed "
-        f"({sum(report.counts.values())} instructions retired)",
+        (f"examples run: {info['examples']} ({kinds}) in {report.launches} launches, "
+         f"{info['seconds']:.1f} s ({info['examples'] / max(info['seconds'], 1e-9):.0f}/s)"),
+        (f"instructions covered: {len(covered)}/{len(names)} mnemonics executed "
+         f"({sum(report.counts.values())} instructions retired)"),
     ]
     if missing:
         lines.append("  never executed: " + " ".join(missing))
@@ -160,8 +158,22 @@ def summary(report: diff.BatchReport, info: dict) -> str:
     if report.traps:
         lines.append("traps raised: " + ", ".join(f"{k} {v}" for k, v in
                                                    sorted(report.traps.items())))
+    if report.skipped:
+        lines.append(f"not comparable (work the model does not carry out): "
+                     f"{len(report.skipped)}")
     lines.append(f"failures: {len(report.failures)}")
     return "\n".join(lines)
+
+
+def _body(source: str) -> str:
+    """The generated part of a reproducer (between the harness's prologue and epilogue)."""
+    lines = source.splitlines()
+    try:
+        i = next(k for k, ln in enumerate(lines) if "case 0: body" in ln)
+        j = next(k for k, ln in enumerate(lines) if "case 0: epilogue" in ln)
+    except StopIteration:
+        return ""
+    return "\n".join(lines[i + 1:j])
 
 
 def main(argv=None) -> int:
@@ -194,7 +206,7 @@ def main(argv=None) -> int:
             diffs = diff.replay(f.read(), target)
         for d in diffs:
             print(d)
-        print("reproduces: %d difference(s)" % len(diffs) if diffs else "no divergence")
+        print(f"reproduces: {len(diffs)} difference(s)" if diffs else "no divergence")
         return 1 if diffs else 0
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")
     if a.seed is None:
@@ -204,7 +216,12 @@ def main(argv=None) -> int:
                        batch=a.batch)
     print(summary(report, info))
     for k, d in enumerate(report.failures[:3]):
-        print(f"\n---- failure {k}:\n{d}")
+        origin = getattr(d.case, "origin", None)
+        where = f" (example {origin[1]}, {origin[2]})" if origin else ""
+        print(f"\n---- failure {k}{where}:\n{d.summary}")
+        if d.source:
+            body = _body(d.source)
+            print("body of the shrunk program:\n" + body if body else d.source)
     if report.failures:
         print(f"\nreproducers in {a.out}/")
     return 1 if report.failures else 0

@@ -20,7 +20,7 @@ as a :class:`Source`, so examples shrink) and the fast random campaign (``fuzz.p
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .. import _isa_tables as T
 from . import program as P
@@ -130,7 +130,7 @@ class Ctx:
         self.device_writes = device_writes
         self.signals = signals
 
-    def sub(self, reserve=(), function=None, simple=None) -> "Ctx":
+    def sub(self, reserve=(), function=None) -> Ctx:
         return Ctx(self.src, self.depth + 1, self.reserved | set(reserve),
                    self.in_function if function is None else function, self.shared,
                    self.sync, self.device_writes, self.signals)
@@ -210,9 +210,12 @@ for _n in ALU_RR:
     gen(_n, cls="alu")(_rr(_n))
 for _n in ALU_RI:
     gen(_n, cls="alu")(_ri(_n))
+def _imm_only(name):
+    return lambda ctx: [op(name, rd=ctx.rd(), imm=imm32(ctx.src))]
+
+
 for _n in ("li", "lih"):
-    gen(_n, cls="alu")((lambda name: lambda ctx: [op(name, rd=ctx.rd(),
-                                                      imm=imm32(ctx.src))])(_n))
+    gen(_n, cls="alu")(_imm_only(_n))
 
 
 def items(ctx: Ctx, lo: int, hi: int, simple: bool = False) -> list:
@@ -236,9 +239,7 @@ def allowed(ctx: Ctx, name: str, simple: bool) -> bool:
         return False
     if not ctx.device_writes and name in ("dma.st", "dma.st2"):
         return False
-    if not ctx.signals and name == "sem.signal":
-        return False
-    return True
+    return ctx.signals or name != "sem.signal"
 
 
 def item(ctx: Ctx, simple: bool = False) -> list:
@@ -666,8 +667,12 @@ for _b, _ts in list(VEC_BINARY.items()) + list(VEC_UNARY.items()):
 VECTOR_NAMES += [f"vbcast.{_t}" for _t in ("i32", "i16", "i8")]
 VECTOR_NAMES += [f"vcvt.{_d}.{_s}" for _d in TYPES for _s in TYPES if _d != _s]
 VECTOR_NAMES += ["vrequant.i8", "vrequant.i16"]
+def _vector(name):
+    return lambda ctx: vector_op(ctx, name)
+
+
 for _n in VECTOR_NAMES:
-    gen(_n, cls="vector")((lambda name: lambda ctx: vector_op(ctx, name))(_n))
+    gen(_n, cls="vector")(_vector(_n))
 
 
 def _reduction(name):
@@ -1025,8 +1030,8 @@ def reduce_trap(ctx: Ctx, want: str) -> list:
             src = sram - 4 * cols * rows + 4 * s.int(1, cols)
         else:  # row 1 jumps out (a huge stride, or below 0: wraps to a huge address)
             rows = max(rows, 2)
-            stride = s.choice([sram, 1 << 62]) if kind == "far" else -(4 * cols * 8)
             src = 4 * s.int(0, 16)
+            stride = s.choice([sram, 1 << 62]) if kind == "far" else -(src + 4 * s.int(1, 8))
         dst = 0
     tmp = ctx.tmp()
     pre = set_csr(ctx, "V_STRIDE", stride, tmp)
@@ -1120,7 +1125,7 @@ def _t_page_fault(ctx):
     return ([op("csrr", rd=r, sreg=SREG["CONST_PTR"]), op("addi", rd=r, rs1=r,
                                                            imm=s.choice([0, 8, 1]))]
             + set_reg(s_r, sram) + set_reg(n_r, n)
-            + [op(s.choice(["dma.st", "dma.st"]), rd=r, rs1=s_r, rs2=n_r, imm=0)])
+            + [op("dma.st", rd=r, rs1=s_r, rs2=n_r, imm=0)])
 
 
 @trap("BAD_ARG")

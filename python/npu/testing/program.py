@@ -12,8 +12,9 @@ whose program instances run the cases:
   output buffer, loads the SRAM image from the constant section and sets every
   configuration register and every register;
 * the *body* runs;
-* the *epilogue* waits for all DMAs (``fence``), stores all 32 registers and the
-  configuration registers into SRAM and copies the whole SRAM into the output buffer.
+* the *epilogue* records ``CYCLE``, waits for all DMAs (``fence``), stores all 32
+  registers and the configuration registers into SRAM and copies the whole SRAM into the
+  output buffer.
 
 The reference model executes exactly the same kernel, harness included, so the harness's own
 effects are accounted for on both sides; the final registers, configuration registers and
@@ -25,7 +26,8 @@ Layout (all sizes in bytes)::
     SRAM   [0, TEST_SRAM)             what the body may use
            [REG_DUMP, +256)           r0..r31 after the body (epilogue)
            [CSR_DUMP, +8 * NCSR)      the configuration registers after the body
-           [ENV_DUMP, +24)            CORE_ID, CONST_PTR (prologue), DONE_MARK (epilogue)
+           [ENV_DUMP, +32)            CORE_ID, CONST_PTR (prologue), DONE_MARK, CYCLE
+                                      after the body (epilogue)
     arg 0  mem: REGION bytes per program instance at mem + PROGRAM_ID * REGION
     arg 1  out: SRAM_BYTES per program instance at out + PROGRAM_ID * SRAM_BYTES
     arg 2.. EXTRA_ARGS (u64 constants for ldarg)
@@ -37,8 +39,8 @@ The instances of one case have consecutive program ids starting at the case's *b
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -122,7 +124,7 @@ class Op:
     word: int | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def make(cls, name: str, **ops) -> "Op":
+    def make(cls, name: str, **ops) -> Op:
         t = tuple((f, ops[f]) for f in _OPERANDS[name])
         plain = all(type(v) is int for _f, v in t)
         return cls(name, t, _encode(name, t) if plain else None)
@@ -294,7 +296,8 @@ def prologue(case: Case) -> list:
 
 
 def epilogue() -> list:
-    out = [op("fence")]
+    out = [op("csrr", rd=1, sreg=_sreg("CYCLE")), op("sd", rs2=1, rs1=0, imm=ENV_DUMP + 24),
+           op("fence")]
     out += [op("sd", rs2=r, rs1=0, imm=REG_DUMP + 8 * r) for r in range(T.NUM_REGS)]
     for i, name in enumerate(CSR_NAMES):
         out += [op("csrr", rd=1, sreg=_sreg(name)),

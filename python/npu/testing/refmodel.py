@@ -29,9 +29,10 @@ suite checks that every instruction of the spec has one.
 
 from __future__ import annotations
 
+import itertools
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -39,8 +40,21 @@ from .. import _isa_tables as T
 from . import numerics as N
 
 __all__ = [
-    "CANONICAL_NAN32", "DeviceMemory", "Env", "LaunchResult", "PAGE_SIZE", "Program",
-    "SEMANTICS", "State", "TRAP_CODES", "Trap", "VA_BITS", "decode", "run", "run_launch",
+    "CANONICAL_NAN32",
+    "PAGE_SIZE",
+    "SEMANTICS",
+    "TRAP_CODES",
+    "VA_BITS",
+    "DeviceMemory",
+    "Env",
+    "LaunchResult",
+    "ModelLimit",
+    "Program",
+    "State",
+    "Trap",
+    "decode",
+    "run",
+    "run_launch",
 ]
 
 MASK64 = (1 << 64) - 1
@@ -106,6 +120,16 @@ class TrapError(Exception):
         self.is_write = is_write
 
 
+class ModelLimit(Exception):
+    """The program asks for work the model does not carry out: a 2-D DMA that would move
+    more than :data:`MAX_DMA_BYTES` (with zero strides, an astronomical row count passes
+    every check). A device runs such an instruction until its time limit, so the result
+    is not comparable anyway."""
+
+
+MAX_DMA_BYTES = 1 << 32
+
+
 class Blocked(Exception):
     """Raised by barrier / sem.wait when the instance must wait (nothing retires)."""
 
@@ -144,7 +168,7 @@ class DeviceMemory:
             else:
                 self.writable.discard(n)
 
-    def copy(self) -> "DeviceMemory":
+    def copy(self) -> DeviceMemory:
         m = DeviceMemory()
         m.pages = {n: bytearray(p) for n, p in self.pages.items()}
         m.writable = set(self.writable)
@@ -270,7 +294,7 @@ class Program:
         self.decoded = [decode(w) for w in self.code]
 
     @classmethod
-    def from_binary(cls, binary: bytes, kernel: str | None = None) -> "Program":
+    def from_binary(cls, binary: bytes, kernel: str | None = None) -> Program:
         """From an NPUKBIN file (``npu.Program.binary``); the only kernel or ``kernel``."""
         from .. import asm
         kb = asm.read_kbin(bytes(binary))
@@ -300,7 +324,7 @@ class Env:
         gx, gy, gz = self.grid
         return gx * gy * gz
 
-    def sreg(self, name: str, state: "State", sram_bytes: int, nargs: int) -> int:
+    def sreg(self, name: str, state: State, sram_bytes: int, nargs: int) -> int:
         gx, gy, gz = self.grid
         x, y, z = self.program_id
         values = {
@@ -806,8 +830,52 @@ def _dma_wait(m, d):
     pass  # DMAs complete when issued
 
 
-def _rows(base: int, stride: int, rows: int) -> list[int]:
-    return [(base + r * stride) & MASK64 for r in range(rows)]
+class _Repeat:
+    """``rows`` copies of one row start (a zero stride), without the list."""
+
+    def __init__(self, start: int, rows: int):
+        self.start, self.rows = start, rows
+
+    def __len__(self):
+        return self.rows
+
+    def __iter__(self):
+        return (self.start for _ in range(self.rows))
+
+
+def _sram_rows(m: Machine, base: int, stride: int, rows: int, size: int, write: bool,
+               align: int = 1):
+    """Checks ``rows`` SRAM rows of ``size`` bytes, ``stride`` apart (mod 2^64), r
+    ascending, and returns their starts. A nonzero stride leaves the SRAM within
+    SRAM_SIZE + 1 rows, so the first failing row comes quickly; with a zero stride every row
+    is the first one."""
+    stride &= MASK64
+    if rows and stride == 0:
+        m.sram_check(base, size, write, align)
+        return _Repeat(base, rows)
+    out = []
+    for r in range(rows):
+        a = (base + r * stride) & MASK64
+        m.sram_check(a, size, write, align)
+        out.append(a)
+    return out
+
+
+def _device_rows(m: Machine, base: int, stride: int, rows: int, size: int, write: bool):
+    """Checks the device rows (r ascending) like :func:`_sram_rows` (PAGE_FAULT at the
+    first byte of the first bad row that cannot be accessed)."""
+    stride &= MASK64
+    if stride == 0:
+        m.mem.check(base, size, write)
+        return _Repeat(base, rows)
+    out = []
+    for r in range(rows):
+        if r >= 1 << 16 and rows * size > MAX_DMA_BYTES:
+            raise ModelLimit(f"a 2-D DMA of {rows} rows of {size} bytes")
+        a = (base + r * stride) & MASK64
+        m.mem.check(a, size, write)
+        out.append(a)
+    return out
 
 
 @insn("dma.ld2")
@@ -816,12 +884,11 @@ def _dma_ld2(m, d):
     m.work = n * rows
     if n == 0 or rows == 0:
         return
-    # Every SRAM row, then every device row, before any byte moves. A row count beyond
-    # what SRAM can hold fails its SRAM checks first (rows are n >= 1 bytes each).
+    # Every SRAM row, then every device row, before any byte moves.
     srows = _sram_rows(m, m.r(d.rd), m.csr("DMA_DSTRIDE"), rows, n, True)
-    vrows = _rows(m.r(d.rs1), m.csr("DMA_SSTRIDE"), rows)
-    for va in vrows:
-        m.mem.check(va, n, False)
+    vrows = _device_rows(m, m.r(d.rs1), m.csr("DMA_SSTRIDE"), rows, n, False)
+    if n * rows > MAX_DMA_BYTES:
+        raise ModelLimit(f"a 2-D DMA of {rows} rows of {n} bytes")
     for s, va in zip(srows, vrows):
         m.sram[s:s + n] = m.mem.read(va, n)
 
@@ -833,23 +900,11 @@ def _dma_st2(m, d):
     if n == 0 or rows == 0:
         return
     srows = _sram_rows(m, m.r(d.rs1), m.csr("DMA_SSTRIDE"), rows, n, False)
-    vrows = _rows(m.r(d.rd), m.csr("DMA_DSTRIDE"), rows)
-    for va in vrows:
-        m.mem.check(va, n, True)
+    vrows = _device_rows(m, m.r(d.rd), m.csr("DMA_DSTRIDE"), rows, n, True)
+    if n * rows > MAX_DMA_BYTES:
+        raise ModelLimit(f"a 2-D DMA of {rows} rows of {n} bytes")
     for s, va in zip(srows, vrows):
         m.mem.write(va, bytes(m.sram[s:s + n]))
-
-
-def _sram_rows(m: Machine, base: int, stride: int, rows: int, size: int, write: bool,
-               align: int = 1) -> list[int]:
-    """Checks ``rows`` SRAM rows of ``size`` bytes (r ascending) and returns their starts.
-    Stops at the first failing row, so an enormous row count costs nothing."""
-    out = []
-    for r in range(rows):
-        a = (base + r * stride) & MASK64
-        m.sram_check(a, size, write, align)
-        out.append(a)
-    return out
 
 
 # ---- vector unit ----
@@ -925,7 +980,9 @@ def _result_type(op: str, t: str) -> str:
 
 for _op, _types in _VBIN_TYPES.items():
     for _t in _types.split():
-        def _vbin(m, d, op=_VBIN_OPS[_op], t=_t, rt=_result_type(_op, _t)):
+        _rt = _result_type(_op, _t)
+
+        def _vbin(m, d, op=_VBIN_OPS[_op], t=_t, rt=_rt):
             n = m.r(d.rs3)
             m.work = n
             a, b, dst = m.r(d.rs1), m.r(d.rs2), m.r(d.rd)
@@ -989,7 +1046,7 @@ def _reduce(kind: str, t: str):
         # Rows in order, each fully read, then its result written: all at once unless the
         # results land on a source row.
         dend = dst + 4 * rows
-        if rows == 1 or all(s >= dend or s + 4 * cols <= dst for s in starts):
+        if rows == 1 or all(s >= dend or s + 4 * cols <= dst for s in set(starts)):
             x = np.stack([m.array(s, t, cols) for s in starts])
             m.put(dst, N.reduce_rows(kind, x, t))
             return
@@ -1074,7 +1131,7 @@ def _matmul(t: str, accumulate: bool):
 
 def _rows_overlap(starts: Sequence[int], size: int) -> bool:
     s = sorted(starts)
-    return any(b < a + size for a, b in zip(s, s[1:]))
+    return any(b < a + size for a, b in itertools.pairwise(s))
 
 
 for _t in ("f32", "i8", "f16", "bf16"):

@@ -33,8 +33,15 @@ from .. import _isa_tables as T
 from . import generate as G
 from . import program as P
 
-__all__ = ["instructions", "mnemonics", "programs", "raw_words", "synchronising_programs",
-           "trapping_programs", "DrawSource"]
+__all__ = [
+    "DrawSource",
+    "instructions",
+    "mnemonics",
+    "programs",
+    "raw_words",
+    "synchronising_programs",
+    "trapping_programs",
+]
 
 
 class DrawSource(G.Source):

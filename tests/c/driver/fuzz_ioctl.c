@@ -47,7 +47,8 @@ static uint64_t g_rng;
 static uint64_t g_calls, g_limit;
 static uint64_t g_stats[8];        /* ok, einval, enoent, efault, other errors, ... */
 static bool g_quiet;
-static uint8_t *g_host;            /* user memory for BO_USERPTR */
+static uint8_t *g_host;            /* user memory for BO_USERPTR: 2 MiB, then 2 MiB PROT_NONE */
+static uint8_t *g_ro;              /* a read-only page */
 
 static uint64_t rnd(void)
 {
@@ -461,18 +462,50 @@ static void fz_struct_call(struct fclient *c, struct t_stream *s)
 			fz_ioctl(c->fd, NPU_IOCTL_BO_FREE, &a, sizeof(a.bf));
 		}
 		break;
-	case 6:
-		a.up.user_ptr = rndn(4) ? (uint64_t)(uintptr_t)(g_host + rndn(1 << 20))
-					: rnd_val();
+	case 6: {
+		/* Only the fuzzer's own buffer, or memory that can never be writable: registering
+		 * any other writable memory of the process would let the device scribble on it,
+		 * which the ABI allows (it is the caller's memory) and which no test should do. */
+		static const uint64_t never[] = { 8, 4096, 65535, 1ull << 47, UINT64_MAX - 65536,
+						  (1ull << 63) };
+
+		switch (rndn(6)) {
+		case 0:
+			a.up.user_ptr = never[rndn(sizeof(never) / sizeof(never[0]))];
+			break;
+		case 1:
+			a.up.user_ptr = (uint64_t)(uintptr_t)g_ro; /* writable registration fails */
+			break;
+		default:
+			a.up.user_ptr = (uint64_t)(uintptr_t)(g_host + rndn(1 << 20));
+			break;
+		}
 		a.up.size = rndn(4) ? 1 + rndn(1 << 19) : rnd_val();
 		a.up.flags = rndn(8) ? (uint32_t)rndn(2) * NPU_BO_READ_ONLY : (uint32_t)rnd_val();
 		if (c->nbos < MAX_BOS && !fz_ioctl(c->fd, NPU_IOCTL_BO_USERPTR, &a, sizeof(a.up))) {
+			uint64_t end = a.up.user_ptr + a.up.size;
+
+			bool in_host = a.up.user_ptr >= (uint64_t)(uintptr_t)g_host &&
+				       end <= (uint64_t)(uintptr_t)g_host + (2 << 20);
+			bool ro_page = a.up.user_ptr >= (uint64_t)(uintptr_t)g_ro &&
+				       end <= (uint64_t)(uintptr_t)g_ro + 4096 &&
+				       (a.up.flags & NPU_BO_READ_ONLY);
+
+			if (!in_host && !ro_page) {
+				fprintf(stderr, "registered 0x%llx + %llu flags 0x%x (host %p ro %p)\n",
+					(unsigned long long)a.up.user_ptr,
+					(unsigned long long)a.up.size, a.up.flags, (void *)g_host,
+					(void *)g_ro);
+				fail("user memory outside what may be registered was accepted",
+				     NPU_IOCTL_BO_USERPTR, 0);
+			}
 			memset(&c->bos[c->nbos], 0, sizeof(c->bos[0]));
 			c->bos[c->nbos].handle = a.up.handle;
 			c->bos[c->nbos].dev_addr = a.up.dev_addr;
 			c->maps[c->nbos++] = NULL;
 		}
 		break;
+	}
 	case 7: {
 		uint32_t qi = pick_queue_idx(c);
 
@@ -724,8 +757,12 @@ int main(int argc, char **argv)
 	g_rng = seed ? seed : 1;
 	setenv("NPU_FAULT_INJECTION", "1", 1);
 	setenv("NPU_LOG_LEVEL", "error", 0);
-	g_host = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	g_host = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	T_ASSERT(g_host != MAP_FAILED);
+	T_OK(mprotect(g_host + (2 << 20), 2 << 20, PROT_NONE));
+	g_ro = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_ASSERT(g_ro != MAP_FAILED);
+	T_OK(mprotect(g_ro + 4096, 4096, PROT_NONE)); /* nothing readable after it */
 	for (int i = 0; i < MAX_FILES; i++)
 		g_cl[i].fd = -1;
 
@@ -769,9 +806,11 @@ int main(int argc, char **argv)
 		if (g_cl[i].fd < 0)
 			continue;
 		drain(&g_cl[i]);
-		client_close(&g_cl[i]);
+		if (g_cl[i].fd >= 0) /* drain closes a client stuck on a fence nobody can signal */
+			client_close(&g_cl[i]);
 	}
-	munmap(g_host, 2 << 20);
+	munmap(g_host, 4 << 20);
+	munmap(g_ro, 8192);
 	if (!g_quiet)
 		printf("ok: %llu calls (seed 0x%llx): %llu ok, %llu EINVAL, %llu ENOENT, %llu EFAULT, "
 		       "%llu other errors\n", (unsigned long long)g_calls, (unsigned long long)seed,
