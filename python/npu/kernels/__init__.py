@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import _core
 
-__all__ = ["add", "gelu", "layernorm", "matmul", "softmax"]
+__all__ = ["add", "gelu", "layernorm", "matmul", "softmax", "source"]
 
 _DIR = Path(__file__).resolve().parent
 _TILE = 64                     # matmul output tile (matmul.s)
@@ -31,9 +31,14 @@ _MAX_COLS_EW = 1024            # elementwise row length (elementwise.s)
 _DT_CODES = {"float32": 0, "int8": 3, "float16": 4, "bfloat16": 5}
 
 
+def source(name: str) -> str:
+    """The assembly text of a kernel file shipped with the package, e.g. ``"vadd.s"``."""
+    return (_DIR / name).read_text()
+
+
 @lru_cache(maxsize=None)
 def _program(name: str) -> "_core.Program":
-    return _core.assemble((_DIR / name).read_text(), filename=name)
+    return _core.assemble(source(name), filename=name)
 
 
 _modules: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
