@@ -27,15 +27,9 @@ def blocks(page: Path, lang: str) -> list[str]:
 
 
 PAGES = sorted(p.name for p in DOCS.glob("*.md")) if DOCS.is_dir() else []
-# Pages whose python blocks are still fragments (undefined names); their owners are to make
-# them runnable, after which these entries go.
-FRAGMENTS = {"assembly.md", "driver-abi.md"}
 
 
-@pytest.mark.parametrize("page", [
-    pytest.param(p, marks=pytest.mark.xfail(reason="python blocks are fragments"))
-    if p in FRAGMENTS else p
-    for p in PAGES if blocks(DOCS / p, "python")])
+@pytest.mark.parametrize("page", [p for p in PAGES if blocks(DOCS / p, "python")])
 def test_python_examples(page, tmp_path):
     code = blocks(DOCS / page, "python")
     if any("import torch" in c for c in code):
