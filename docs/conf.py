@@ -1,12 +1,12 @@
 # Sphinx configuration of the documentation site. The pages are the Markdown files of this
 # directory, read by MyST; docs/isa.md is generated from the ISA spec (gen_isa.py).
 # Build: pip install ".[docs]" && python -m sphinx -W -b html docs build/docs
-import tomllib
+import re
 from pathlib import Path
 
-_root = Path(__file__).resolve().parent.parent
-with open(_root / "pyproject.toml", "rb") as f:
-    release = tomllib.load(f)["project"]["version"]
+# The version is pyproject.toml's (a regex: tomllib is Python 3.11+, the project 3.10+).
+_pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+release = re.search(r'^version = "([^"]+)"', _pyproject, re.M).group(1)
 
 project = "open-npu"
 author = "the open-npu developers"
