@@ -419,7 +419,7 @@ static npu_result_t range_2d(uint64_t pitch, uint64_t width, uint64_t height, co
 static npu_result_t check_host_copy(struct npu_device *dev, const struct npui_host_copy *c,
 				    uint64_t *dextent)
 {
-	uint64_t hextent;
+	uint64_t hextent = 0;
 	npu_result_t ret;
 
 	ret = range_2d(c->dpitch, c->width, c->height, c->what, "device", dextent);
@@ -442,7 +442,7 @@ npu_result_t npui_host_copy(struct npu_device *dev, struct npu_stream *s,
 			    const struct npui_host_copy *c)
 {
 	struct npu_alloc *a;
-	uint64_t extent;
+	uint64_t extent = 0;
 	npu_result_t ret;
 	char *d, *h;
 
@@ -694,7 +694,7 @@ npu_result_t npu_memcpy_2d_dtod_async(npu_device_t *dev, npu_deviceptr_t dst, ui
 {
 	static const char what[] = "npu_memcpy_2d_dtod";
 	struct npu_cmd_copy *cmds;
-	uint64_t dext, sext;
+	uint64_t dext = 0, sext = 0;
 	struct npu_stream *s;
 	npu_result_t ret;
 
