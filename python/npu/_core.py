@@ -608,6 +608,10 @@ def _arg_converter(kname: str, i: int, name: str, typ: str):
     return conv, 4 if typ == "f32" else 8
 
 
+# Rows shorter than this go through a contiguous copy: a call per tiny row costs more.
+_MIN_ROW = 64
+
+
 def _rows(a: np.ndarray) -> tuple[int, int, int] | None:
     """(height, width bytes, pitch bytes) if the array is rows of contiguous bytes at a
     constant positive pitch, in C order (a 2-D strided view such as ``m[:, 2:10]`` or
@@ -876,11 +880,19 @@ class Tensor:
         if out is None:
             out = np.empty(self.shape, self.dtype)
         elif (not isinstance(out, np.ndarray) or out.dtype != self.dtype or out.size != self.size
-              or not out.flags.writeable or (not out.flags.c_contiguous and
-                                             (rows := _rows(out)) is None)):
+              or not out.flags.writeable):
             raise ValueError(f"out must be a writeable {self.dtype} array of {self.size} "
-                             "elements, C-contiguous or with rows evenly spaced (a 2-D "
-                             "strided view)")
+                             "elements")
+        elif not out.flags.c_contiguous:
+            rows = _rows(out)
+            s = _stream_for(self.device, stream)
+            if (rows is None or rows[1] < _MIN_ROW) and s is None:
+                # Not rows (or rows too short for a copy each): through a contiguous copy.
+                np.copyto(out, self.numpy().reshape(out.shape))
+                return out
+            if rows is None:
+                raise ValueError("an asynchronous copy needs out C-contiguous or with rows "
+                                 "evenly spaced (a 2-D strided view)")
         if rows is not None and self.nbytes:
             self._copy_2d(out, rows, to_device=False, stream=stream)
         elif self.nbytes:
@@ -920,9 +932,17 @@ class Tensor:
                     _tracer.api(self.device, "copy", "copy D2D", t0, time.monotonic_ns(),
                                 {"bytes": self.nbytes, "stream": s.id if s else 0})
             return self
+        capturing = s is not None and s._graph is not None
+        if capturing and not (isinstance(src, np.ndarray) and src.dtype == self.dtype and
+                              src.shape == self.shape and (src.flags.c_contiguous or
+                                                           _rows(src) is not None)):
+            # A replay reads the array itself, so it cannot be a converted temporary.
+            raise ValueError(f"a captured copy reads the array at every replay: src must be "
+                             f"a {self.dtype} ndarray of shape {self.shape}, C-contiguous or "
+                             "with rows evenly spaced")
         if (isinstance(src, np.ndarray) and src.dtype == self.dtype and
                 not src.flags.c_contiguous and src.shape == self.shape and self.nbytes and
-                (rows := _rows(src)) is not None):
+                (rows := _rows(src)) is not None and (rows[1] >= _MIN_ROW or capturing)):
             return self._copy_2d(src, rows, to_device=True, stream=stream)
         host = np.ascontiguousarray(src, dtype=self.dtype)
         if host.shape != self.shape:
