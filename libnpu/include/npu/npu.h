@@ -20,8 +20,9 @@
  *   - Thread safety: every function may be called from any thread; one device, stream or
  *     event may be used from several threads at once. Destroying an object that another
  *     thread is still using is the caller's bug.
- *   - Symbols: only functions marked NPU_API are exported (libnpu.so.0, version node
- *     LIBNPU_0); everything else in the library is hidden.
+ *   - Symbols: only functions marked NPU_API are exported (libnpu.so.0, version nodes
+ *     LIBNPU_0 and, for functions marked "since 0.1", LIBNPU_0.1); everything else in the
+ *     library is hidden.
  *   [in] / [out] mark parameters.
  *
  * Build against the installed SDK with pkg-config (package "npu"); `python -m npu
