@@ -112,6 +112,8 @@ class Stream:
         if not isinstance(event, Event):
             raise TypeError(f"wait_event() needs an npu.Event, not {type(event).__name__}")
         _check(lib.npu_stream_wait_event(self._live(), event._live()), "npu_stream_wait_event")
+        if self._graph is not None:  # replays use the event: the graph keeps it
+            self._graph._hold(event)
         return self
 
     def wait_stream(self, other: "Stream") -> "Stream":
@@ -203,6 +205,8 @@ class Event:
         _check(lib.npu_event_record(self._live(), ffi.NULL if s is None else s._live()),
                "npu_event_record", self._ctx)
         self._stream_id = 0 if s is None else s.id
+        if s is not None and s._graph is not None:  # replays record it: the graph keeps it
+            s._graph._hold(self)
         if _core._tracer is not None:
             t = _core.time.monotonic_ns()
             _core._tracer.api(self.device, "event", "event.record", t, t,

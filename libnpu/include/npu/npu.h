@@ -332,7 +332,7 @@ NPU_API npu_result_t npu_stream_is_capturing(npu_stream_t *stream, int *capturin
  * graph with launches; NPU_ERROR_NOT_PERMITTED if the stream is capturing. */
 NPU_API npu_result_t npu_graph_launch(npu_graph_t *graph, npu_stream_t *stream);
 /* Frees the graph. NPU_ERROR_BUSY (and nothing freed) while one of its replays has not
- * completed: synchronize first. */
+ * completed: synchronize first. Destroy graphs before closing their device. */
 NPU_API npu_result_t npu_graph_destroy(npu_graph_t *graph);
 
 struct npu_graph_info {
