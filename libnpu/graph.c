@@ -93,8 +93,11 @@ static void segment_name(struct graph_node *n, const struct npui_job *job)
 		if ((p == n->job.name || p[-1] == '+') &&
 		    (p[strlen(job->name)] == '\0' || p[strlen(job->name)] == '+'))
 			return;
-	if (len + 1 + strlen(job->name) < sizeof(n->job.name))
-		snprintf(n->job.name + len, sizeof(n->job.name) - len, "+%s", job->name);
+	size_t add = strlen(job->name);
+	if (len + 1 + add < sizeof(n->job.name)) {
+		n->job.name[len] = '+';
+		memcpy(n->job.name + len + 1, job->name, add + 1);
+	}
 }
 
 npu_result_t npui_graph_add_cmds(struct npu_graph *g, const void *cmds, uint32_t size,
