@@ -395,48 +395,101 @@ npu_result_t npu_mem_free(npu_device_t *dev, npu_deviceptr_t ptr)
 	return NPU_SUCCESS;
 }
 
-/* Resolves [ptr, ptr+size) to host memory after the earlier work of `s` (NULL: of every
- * stream) has completed (dev->lock held; dropped while waiting, so the range is looked up
- * again afterwards). */
-static npu_result_t host_range(struct npu_device *dev, struct npu_stream *s, npu_deviceptr_t ptr,
-			       uint64_t size, const char *what, void **host)
+/* Checks a 2-D device range: rows of `width` bytes `pitch` apart, `height` of them. On
+ * success *extent is the bytes from the first row's start to the last row's end. */
+static npu_result_t range_2d(uint64_t pitch, uint64_t width, uint64_t height, const char *what,
+			     const char *side, uint64_t *extent)
 {
-	struct npu_alloc *a;
-	npu_result_t ret;
-
-	if (size == 0)
-		return npui_set_error(NPU_ERROR_INVALID_VALUE, "%s: size is 0", what);
-	if (!npui_find_alloc(dev, ptr, size))
-		return npui_set_error(NPU_ERROR_INVALID_ADDRESS,
-				      "%s: [0x%" PRIx64 ", +%" PRIu64 ") is not inside one allocation",
-				      what, ptr, size);
-	ret = s ? npui_wait(dev, s->queue, s->last_seqno, -1) : npui_sync_all(dev);
-	if (ret)
-		return ret;
-	a = npui_find_alloc(dev, ptr, size);
-	if (!a)
-		return npui_set_error(NPU_ERROR_INVALID_ADDRESS,
-				      "%s: 0x%" PRIx64 " was freed while waiting", what, ptr);
-	*host = (char *)a->host + (ptr - a->va);
+	if (width == 0 || height == 0)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "%s: %s is 0", what,
+				      width == 0 ? (height == 1 ? "size" : "width") : "height");
+	if (height > 1 && pitch < width)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "%s: %s pitch %" PRIu64 " is smaller than width %" PRIu64,
+				      what, side, pitch, width);
+	if (height > 1 && (height - 1 > (UINT64_MAX - width) / pitch))
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "%s: %s pitch %" PRIu64 " x height %" PRIu64
+				      " overflows 64 bits", what, side, pitch, height);
+	*extent = (height - 1) * (height > 1 ? pitch : 0) + width;
 	return NPU_SUCCESS;
 }
 
-/* Host copies go through the buffer's host mapping. */
+/* Checks a host <-> device copy without touching memory (dev->lock held). */
+static npu_result_t check_host_copy(struct npu_device *dev, const struct npui_host_copy *c,
+				    uint64_t *dextent)
+{
+	uint64_t hextent = 0;
+	npu_result_t ret;
+
+	ret = range_2d(c->dpitch, c->width, c->height, c->what, "device", dextent);
+	if (!ret)
+		ret = range_2d(c->hpitch, c->width, c->height, c->what, "host", &hextent);
+	if (ret)
+		return ret;
+	if ((uintptr_t)c->host > UINTPTR_MAX - hextent)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "%s: host range %p + %" PRIu64 " wraps around", c->what,
+				      c->host, hextent);
+	if (!npui_find_alloc(dev, c->ptr, *dextent))
+		return npui_set_error(NPU_ERROR_INVALID_ADDRESS,
+				      "%s: [0x%" PRIx64 ", +%" PRIu64 ") is not inside one allocation",
+				      c->what, c->ptr, *dextent);
+	return NPU_SUCCESS;
+}
+
+npu_result_t npui_host_copy(struct npu_device *dev, struct npu_stream *s,
+			    const struct npui_host_copy *c)
+{
+	struct npu_alloc *a;
+	uint64_t extent = 0;
+	npu_result_t ret;
+	char *d, *h;
+
+	ret = check_host_copy(dev, c, &extent);
+	if (ret)
+		return ret;
+	if (s && s->capture)
+		return npui_graph_add_host_copy(s->capture, c);
+	/* dev->lock is dropped while waiting, so the range is looked up again afterwards. */
+	ret = s ? npui_wait(dev, s->queue, s->last_seqno, -1) : npui_sync_all(dev);
+	if (ret)
+		return ret;
+	a = npui_find_alloc(dev, c->ptr, extent);
+	if (!a)
+		return npui_set_error(NPU_ERROR_INVALID_ADDRESS,
+				      "%s: 0x%" PRIx64 " was freed while waiting", c->what, c->ptr);
+	/* Host copies go through the buffer's host mapping. */
+	d = (char *)a->host + (c->ptr - a->va);
+	h = c->host;
+	if (c->height == 1 || (c->dpitch == c->width && c->hpitch == c->width)) {
+		if (c->to_device)
+			memcpy(d, h, c->width * c->height);
+		else
+			memcpy(h, d, c->width * c->height);
+		return NPU_SUCCESS;
+	}
+	for (uint64_t i = 0; i < c->height; i++, d += c->dpitch, h += c->hpitch) {
+		if (c->to_device)
+			memcpy(d, h, c->width);
+		else
+			memcpy(h, d, c->width);
+	}
+	return NPU_SUCCESS;
+}
+
 static npu_result_t copy_host(struct npu_device *dev, struct npu_stream *s, void *hostbuf,
 			      npu_deviceptr_t ptr, uint64_t size, bool to_device,
 			      const char *what)
 {
+	struct npui_host_copy c = {
+		.host = hostbuf, .hpitch = size, .ptr = ptr, .dpitch = size,
+		.width = size, .height = 1, .to_device = to_device, .what = what,
+	};
 	npu_result_t ret;
-	void *host = NULL;
 
 	pthread_mutex_lock(&dev->lock);
-	ret = host_range(dev, s, ptr, size, what, &host);
-	if (ret == NPU_SUCCESS) {
-		if (to_device)
-			memcpy(host, hostbuf, size);
-		else
-			memcpy(hostbuf, host, size);
-	}
+	ret = npui_host_copy(dev, s, &c);
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }
@@ -558,4 +611,145 @@ npu_result_t npu_memset_d32(npu_device_t *dev, npu_deviceptr_t dst, uint32_t val
 			    uint64_t count)
 {
 	return npu_memset_d32_async(dev, dst, value, count, NULL);
+}
+
+/* ---- 2-D copies ----------------------------------------------------------------------------- */
+
+static npu_result_t copy_2d_host(npu_device_t *dev, npu_stream_t *stream, bool async,
+				 const struct npui_host_copy *c)
+{
+	struct npu_stream *s = NULL;
+
+	npui_clear_error();
+	if (!dev || !c->host)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "%s: NULL argument", c->what);
+	if (async) {
+		s = npui_stream(dev, stream);
+		if (!s)
+			return npui_set_error(NPU_ERROR_INVALID_VALUE,
+					      "%s: the stream belongs to another device", c->what);
+	}
+	pthread_mutex_lock(&dev->lock);
+	npu_result_t ret = npui_host_copy(dev, s, c);
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+npu_result_t npu_memcpy_2d_htod_async(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+				      const void *src, uint64_t spitch, uint64_t width,
+				      uint64_t height, npu_stream_t *stream)
+{
+	struct npui_host_copy c = {
+		.host = (void *)src, .hpitch = spitch, .ptr = dst, .dpitch = dpitch,
+		.width = width, .height = height, .to_device = true,
+		.what = "npu_memcpy_2d_htod_async",
+	};
+
+	return copy_2d_host(dev, stream, true, &c);
+}
+
+npu_result_t npu_memcpy_2d_htod(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+				const void *src, uint64_t spitch, uint64_t width, uint64_t height)
+{
+	struct npui_host_copy c = {
+		.host = (void *)src, .hpitch = spitch, .ptr = dst, .dpitch = dpitch,
+		.width = width, .height = height, .to_device = true, .what = "npu_memcpy_2d_htod",
+	};
+
+	return copy_2d_host(dev, NULL, false, &c);
+}
+
+npu_result_t npu_memcpy_2d_dtoh_async(npu_device_t *dev, void *dst, uint64_t dpitch,
+				      npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+				      uint64_t height, npu_stream_t *stream)
+{
+	struct npui_host_copy c = {
+		.host = dst, .hpitch = dpitch, .ptr = src, .dpitch = spitch,
+		.width = width, .height = height, .to_device = false,
+		.what = "npu_memcpy_2d_dtoh_async",
+	};
+
+	return copy_2d_host(dev, stream, true, &c);
+}
+
+npu_result_t npu_memcpy_2d_dtoh(npu_device_t *dev, void *dst, uint64_t dpitch,
+				npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+				uint64_t height)
+{
+	struct npui_host_copy c = {
+		.host = dst, .hpitch = dpitch, .ptr = src, .dpitch = spitch,
+		.width = width, .height = height, .to_device = false, .what = "npu_memcpy_2d_dtoh",
+	};
+
+	return copy_2d_host(dev, NULL, false, &c);
+}
+
+/* Rows of COPY commands per submission: a job's command stream is at most
+ * NPU_GRAPH_SEGMENT_BYTES. */
+#define ROWS_PER_SUBMIT (NPU_GRAPH_SEGMENT_BYTES / sizeof(struct npu_cmd_copy))
+
+npu_result_t npu_memcpy_2d_dtod_async(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+				      npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+				      uint64_t height, npu_stream_t *stream)
+{
+	static const char what[] = "npu_memcpy_2d_dtod";
+	struct npu_cmd_copy *cmds;
+	uint64_t dext = 0, sext = 0;
+	struct npu_stream *s;
+	npu_result_t ret;
+
+	npui_clear_error();
+	if (!dev)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "%s: dev is NULL", what);
+	ret = range_2d(dpitch, width, height, what, "destination", &dext);
+	if (!ret)
+		ret = range_2d(spitch, width, height, what, "source", &sext);
+	if (ret)
+		return ret;
+	s = npui_stream(dev, stream);
+	if (!s)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "%s: the stream belongs to another device", what);
+	pthread_mutex_lock(&dev->lock);
+	/* Checked here for a precise error; the device checks every row again. */
+	if (!npui_find_alloc(dev, dst, dext) || !npui_find_alloc(dev, src, sext)) {
+		bool d = !npui_find_alloc(dev, dst, dext);
+		pthread_mutex_unlock(&dev->lock);
+		return npui_set_error(NPU_ERROR_INVALID_ADDRESS,
+				      "%s: %s [0x%" PRIx64 ", +%" PRIu64 ") is not inside one "
+				      "allocation", what, d ? "destination" : "source",
+				      d ? dst : src, d ? dext : sext);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	/* Contiguous on both sides: one command. */
+	if (height == 1 || (dpitch == width && spitch == width))
+		return npu_memcpy_dtod_async(dev, dst, src, width * height, stream);
+	uint64_t chunk = height < ROWS_PER_SUBMIT ? height : ROWS_PER_SUBMIT;
+	cmds = calloc(chunk, sizeof(*cmds));
+	if (!cmds)
+		return npui_set_error(NPU_ERROR_OUT_OF_MEMORY, "out of host memory");
+	pthread_mutex_lock(&dev->lock);
+	for (uint64_t row = 0; row < height && !ret; row += chunk) {
+		uint64_t n = height - row < chunk ? height - row : chunk;
+		struct npui_job job = { .kind = NPU_JOB_COPY, .bytes = n * width, .name = "copy" };
+
+		for (uint64_t i = 0; i < n; i++) {
+			cmds[i].hdr.type = NPU_CMD_COPY;
+			cmds[i].hdr.dwords = sizeof(cmds[i]) / 8;
+			cmds[i].src_addr = src + (row + i) * spitch;
+			cmds[i].dst_addr = dst + (row + i) * dpitch;
+			cmds[i].size = width;
+		}
+		ret = npui_submit(dev, s, cmds, (uint32_t)(n * sizeof(*cmds)), &job);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	free(cmds);
+	return ret;
+}
+
+npu_result_t npu_memcpy_2d_dtod(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+				npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+				uint64_t height)
+{
+	return npu_memcpy_2d_dtod_async(dev, dst, dpitch, src, spitch, width, height, NULL);
 }

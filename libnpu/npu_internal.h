@@ -66,6 +66,7 @@ struct npu_stream {
 	int32_t priority;
 	struct npui_queue *queue;
 	uint64_t last_seqno;       /* this stream's last job (on its queue) */
+	struct npu_graph *capture; /* graph being recorded (npu_stream_begin_capture), or NULL */
 };
 
 struct npu_event {
@@ -180,6 +181,32 @@ void npui_streams_fini(struct npu_device *dev);
 /* Takes or drops a user of the completion watcher (dev->lock not held). */
 npu_result_t npui_watch_get(struct npu_device *dev);
 void npui_watch_put(struct npu_device *dev);
+
+/* Whether `seqno` of `q` has completed, without sleeping (dev->lock held). */
+npu_result_t npui_query(struct npu_device *dev, struct npui_queue *q, uint64_t seqno,
+			bool *done);
+
+/* Graph capture (graph.c; dev->lock held): npui_submit on a capturing stream records the
+ * command stream instead of submitting it; event records and waits are recorded as nodes. */
+npu_result_t npui_graph_add_cmds(struct npu_graph *g, const void *cmds, uint32_t size,
+				 const struct npui_job *job);
+npu_result_t npui_graph_add_event(struct npu_graph *g, struct npu_event *event, bool wait);
+
+/* A host <-> device copy of `height` rows of `width` bytes (1-D: height 1), validated.
+ * npui_host_copy runs it after the earlier work of `s` (NULL: of every stream), or records it
+ * if `s` is capturing (dev->lock held). */
+struct npui_host_copy {
+	void *host;
+	uint64_t hpitch;
+	npu_deviceptr_t ptr;
+	uint64_t dpitch;
+	uint64_t width, height;
+	bool to_device;
+	const char *what;
+};
+npu_result_t npui_host_copy(struct npu_device *dev, struct npu_stream *s,
+			    const struct npui_host_copy *c);
+npu_result_t npui_graph_add_host_copy(struct npu_graph *g, const struct npui_host_copy *c);
 
 uint32_t npui_crc32(uint32_t crc, const void *data, size_t len);
 

@@ -62,8 +62,9 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 			 uint32_t size, struct npui_job *job)
 {
 	struct npui_queue *q = stream->queue;
-	/* The largest command is a launch with 32 arguments (320 bytes), plus the fence signal. */
-	uint8_t buf[512];
+	/* The largest command is a launch with 32 arguments (320 bytes), plus the fence signal;
+	 * graph segments (up to NPU_GRAPH_SEGMENT_BYTES) take a heap buffer. */
+	uint8_t stackbuf[512], *buf = stackbuf;
 	struct npu_submit s = {
 		.cmds = (uint64_t)(uintptr_t)cmds,
 		.cmds_size = size,
@@ -74,10 +75,16 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 	uint32_t len = 0;
 	int ret;
 
+	if (stream->capture)
+		return npui_graph_add_cmds(stream->capture, cmds, size, job);
 	if (q->fence || stamp) {
-		if (size + 64 > sizeof(buf))
-			return npui_set_error(NPU_ERROR_INVALID_VALUE, "command of %u bytes too large",
-					      size);
+		if (size + 64 > sizeof(stackbuf) &&
+		    (size > NPU_GRAPH_SEGMENT_BYTES || !(buf = malloc(size + 64))))
+			return npui_set_error(size > NPU_GRAPH_SEGMENT_BYTES ? NPU_ERROR_INVALID_VALUE
+									      : NPU_ERROR_OUT_OF_MEMORY,
+					      "command stream of %u bytes: %s", size,
+					      size > NPU_GRAPH_SEGMENT_BYTES ? "too large"
+									     : "out of host memory");
 		struct npu_cmd_timestamp ts = {
 			.hdr = { .type = NPU_CMD_TIMESTAMP, .dwords = sizeof(ts) / 8 },
 			.dst_addr = dev->ts.va + (id % NPUI_JOB_HISTORY) * 16,
@@ -109,6 +116,8 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 		s.cmds_size = len;
 	}
 	ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_SUBMIT, &s);
+	if (buf != stackbuf)
+		free(buf);
 	if (ret)
 		return npui_set_error(ret, "submit to queue %u failed: %s", q->id, strerror(-ret));
 	q->last_seqno = s.seqno;
@@ -185,6 +194,11 @@ static npu_result_t queue_reached(struct npu_device *dev, struct npui_queue *q, 
 	return ret;
 }
 
+npu_result_t npui_query(struct npu_device *dev, struct npui_queue *q, uint64_t seqno, bool *done)
+{
+	return queue_reached(dev, q, seqno, done);
+}
+
 static void describe_fault(struct npu_device *dev, const struct npu_get_fault *f,
 			   struct npu_fault_info *info)
 {
@@ -195,7 +209,9 @@ static void describe_fault(struct npu_device *dev, const struct npu_get_fault *f
 	info->struct_size = sizeof(*info);
 	info->code = f->code;
 	snprintf(info->trap_name, sizeof(info->trap_name), "%s", npu_trap_name(f->code));
-	if (job && job->kind == NPU_JOB_LAUNCH)
+	/* A graph segment carries the names of the kernels it launches (grid set). */
+	if (job && (job->kind == NPU_JOB_LAUNCH ||
+		    (job->kind == NPU_JOB_GRAPH && job->grid[0])))
 		snprintf(info->kernel, sizeof(info->kernel), "%s", job->name);
 	info->core = f->core;
 	info->is_write = !!(f->flags & NPU_FAULT_F_WRITE);
@@ -763,6 +779,11 @@ npu_result_t npu_stream_destroy(npu_stream_t *stream)
 		pthread_mutex_unlock(&dev->lock);
 		return npui_set_error(NPU_ERROR_BAD_HANDLE, "npu_stream_destroy: unknown stream");
 	}
+	if (stream->capture) {
+		pthread_mutex_unlock(&dev->lock);
+		return npui_set_error(NPU_ERROR_BUSY, "npu_stream_destroy: stream %" PRIu64
+				      " is capturing a graph; end the capture first", stream->id);
+	}
 	ret = npui_wait(dev, stream->queue, stream->last_seqno, -1);
 	/* Unlink after the wait: the list may have changed while the lock was dropped. */
 	for (pp = &dev->streams; *pp && *pp != stream; pp = &(*pp)->next)
@@ -787,7 +808,12 @@ npu_result_t npu_stream_synchronize(npu_stream_t *stream)
 				      "npu_device_synchronize for the default stream)");
 	dev = stream->dev;
 	pthread_mutex_lock(&dev->lock);
-	ret = npui_wait(dev, stream->queue, stream->last_seqno, -1);
+	if (stream->capture)
+		ret = npui_set_error(NPU_ERROR_NOT_PERMITTED,
+				     "npu_stream_synchronize: stream %" PRIu64 " is capturing a "
+				     "graph (its work runs at npu_graph_launch)", stream->id);
+	else
+		ret = npui_wait(dev, stream->queue, stream->last_seqno, -1);
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }
@@ -803,6 +829,12 @@ npu_result_t npu_stream_query(npu_stream_t *stream)
 	dev = stream->dev;
 	pthread_mutex_lock(&dev->lock);
 	bool done;
+	if (stream->capture) {
+		pthread_mutex_unlock(&dev->lock);
+		return npui_set_error(NPU_ERROR_NOT_PERMITTED,
+				      "npu_stream_query: stream %" PRIu64 " is capturing a graph",
+				      stream->id);
+	}
 	ret = queue_reached(dev, stream->queue, stream->last_seqno, &done);
 	if (ret == NPU_SUCCESS && !done)
 		ret = NPU_ERROR_NOT_READY;
@@ -824,6 +856,10 @@ npu_result_t npu_stream_wait_event(npu_stream_t *stream, npu_event_t *event)
 				      "npu_stream_wait_event: the event belongs to another device");
 	dev = stream->dev;
 	pthread_mutex_lock(&dev->lock);
+	if (stream->capture) {
+		ret = npui_graph_add_event(stream->capture, event, true);
+		goto out;
+	}
 	eq = event->queue;
 	/* Nothing to wait for: never recorded, same queue (it runs in order), or done. */
 	if (!event->recorded || eq == stream->queue || event->seqno <= eq->completed)
@@ -946,6 +982,11 @@ npu_result_t npu_event_record(npu_event_t *event, npu_stream_t *stream)
 		return npui_set_error(NPU_ERROR_INVALID_VALUE,
 				      "npu_event_record: the stream belongs to another device");
 	pthread_mutex_lock(&dev->lock);
+	if (s->capture) {
+		ret = npui_graph_add_event(s->capture, event, false);
+		pthread_mutex_unlock(&dev->lock);
+		return ret;
+	}
 	event->record_ns = npui_now_ns();
 	event->queue = s->queue;
 	event->seqno = s->last_seqno;

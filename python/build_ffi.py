@@ -64,6 +64,24 @@ npu_result_t npu_memcpy_dtod_async(npu_device_t *dev, npu_deviceptr_t dst, npu_d
                                    uint64_t size, npu_stream_t *stream);
 npu_result_t npu_memset_d32_async(npu_device_t *dev, npu_deviceptr_t dst, uint32_t value,
                                   uint64_t count, npu_stream_t *stream);
+npu_result_t npu_memcpy_2d_htod(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+                                const void *src, uint64_t spitch, uint64_t width,
+                                uint64_t height);
+npu_result_t npu_memcpy_2d_dtoh(npu_device_t *dev, void *dst, uint64_t dpitch,
+                                npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+                                uint64_t height);
+npu_result_t npu_memcpy_2d_dtod(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+                                npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+                                uint64_t height);
+npu_result_t npu_memcpy_2d_htod_async(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+                                      const void *src, uint64_t spitch, uint64_t width,
+                                      uint64_t height, npu_stream_t *stream);
+npu_result_t npu_memcpy_2d_dtoh_async(npu_device_t *dev, void *dst, uint64_t dpitch,
+                                      npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+                                      uint64_t height, npu_stream_t *stream);
+npu_result_t npu_memcpy_2d_dtod_async(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+                                      npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+                                      uint64_t height, npu_stream_t *stream);
 
 npu_result_t npu_module_load_data(npu_device_t *dev, const void *image, size_t size,
                                   npu_module_t **out);
@@ -160,10 +178,28 @@ struct npu_elapsed {
 };
 npu_result_t npu_event_elapsed(npu_event_t *start, npu_event_t *end, struct npu_elapsed *out);
 
+typedef struct npu_graph npu_graph_t;
+npu_result_t npu_stream_begin_capture(npu_stream_t *stream);
+npu_result_t npu_stream_end_capture(npu_stream_t *stream, npu_graph_t **graph);
+npu_result_t npu_stream_is_capturing(npu_stream_t *stream, int *capturing);
+npu_result_t npu_graph_launch(npu_graph_t *graph, npu_stream_t *stream);
+npu_result_t npu_graph_destroy(npu_graph_t *graph);
+struct npu_graph_info {
+    uint32_t struct_size;
+    uint32_t nodes;
+    uint32_t launches;
+    uint32_t segments;
+    uint64_t cmd_bytes;
+    uint64_t replays;
+    ...;
+};
+npu_result_t npu_graph_get_info(npu_graph_t *graph, struct npu_graph_info *info);
+
 #define NPU_JOB_LAUNCH ...
 #define NPU_JOB_COPY ...
 #define NPU_JOB_FILL ...
 #define NPU_JOB_WAIT ...
+#define NPU_JOB_GRAPH ...
 #define NPU_JOB_F_COMPLETE ...
 #define NPU_JOB_F_FAULTED ...
 #define NPU_JOB_F_DEVICE_TIME ...

@@ -79,4 +79,17 @@ int bench_launch_pipelined(npu_device_t *dev, npu_kernel_t *kernel, const uint64
 int bench_npu_copy(npu_device_t *dev, int dir, npu_deviceptr_t dptr, void *host, size_t n,
 		   uint32_t iters, int64_t *ns_out);
 
+/* Captures `n` launches of `kernel` (as bench_launch_pipelined) into a graph on a stream of its
+ * own, then `reps` times: npu_graph_launch on the default stream + npu_device_synchronize;
+ * submit_ns[r] = time of the graph launch, total_ns[r] = until the synchronize returned. */
+int bench_graph_replay(npu_device_t *dev, npu_kernel_t *kernel, const uint64_t *args,
+		       uint32_t nargs, uint32_t grid_x, uint32_t n, uint32_t reps,
+		       int64_t *submit_ns, int64_t *total_ns);
+
+/* Times `iters` npu_memcpy_2d_htod / _dtoh of `height` rows of `width` bytes, rows `dpitch`
+ * apart on the device and `hpitch` apart on the host. */
+int bench_npu_copy_2d(npu_device_t *dev, int dir, npu_deviceptr_t dptr, uint64_t dpitch,
+		      void *host, uint64_t hpitch, uint64_t width, uint64_t height,
+		      uint32_t iters, int64_t *ns_out);
+
 #endif /* NPU_BENCH_H */

@@ -64,6 +64,7 @@ from .errors import (
     OutOfMemoryError,
 )
 from .profiler import profile
+from .graph import Graph, GraphInfo
 from .stream import Elapsed, Event, Stream, current_stream, stream
 
 __version__ = "0.1.0"
@@ -75,6 +76,8 @@ __all__ = [
     "DeviceTimeoutError",
     "Elapsed",
     "Event",
+    "Graph",
+    "GraphInfo",
     "InvalidImageError",
     "InvalidValueError",
     "Kernel",

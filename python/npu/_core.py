@@ -463,6 +463,8 @@ class Device:
             plan.lock.release()
         if ret:
             _check(ret, "npu_launch_kernel", ctx)
+        if s is not None and s._graph is not None:  # captured: the graph keeps them alive
+            s._graph._hold((kernel, args))
         if t0:
             _tracer.api(self, "launch", kernel.name, t0, time.monotonic_ns(),
                         {"grid": list(g), "stream": 0 if s is None else s.id})
@@ -604,6 +606,36 @@ def _arg_converter(kname: str, i: int, name: str, typ: str):
             raise TypeError(f"{where}: expected a float, got {type(a).__name__}")
         return int(np.array(a, dtype=np_type).view(bits))
     return conv, 4 if typ == "f32" else 8
+
+
+# Rows shorter than this go through a contiguous copy: a call per tiny row costs more.
+_MIN_ROW = 64
+
+
+def _rows(a: np.ndarray) -> tuple[int, int, int] | None:
+    """(height, width bytes, pitch bytes) if the array is rows of contiguous bytes at a
+    constant positive pitch, in C order (a 2-D strided view such as ``m[:, 2:10]`` or
+    ``m[::2]``); None otherwise."""
+    shape, strides = a.shape, a.strides
+    # Trailing dimensions that are contiguous make up one row.
+    width = a.itemsize
+    i = a.ndim
+    while i > 0 and (shape[i - 1] == 1 or strides[i - 1] == width):
+        width *= shape[i - 1]
+        i -= 1
+    # The leading ones must form one evenly spaced sequence of rows.
+    height, pitch = 1, None
+    for d in range(i - 1, -1, -1):
+        if shape[d] == 1:
+            continue
+        if pitch is None:
+            pitch = strides[d]
+        elif strides[d] != pitch * height:
+            return None
+        height *= shape[d]
+    if pitch is None or pitch < width or width == 0:
+        return None
+    return height, width, pitch
 
 
 class _LaunchPlan:
@@ -844,13 +876,26 @@ class Tensor:
         """Copies into ``out`` (a new array if None) in stream order and returns it. With a
         stream the copy is asynchronous: read ``out`` after the stream (or an event recorded
         after the copy) has completed."""
+        rows = None
         if out is None:
             out = np.empty(self.shape, self.dtype)
         elif (not isinstance(out, np.ndarray) or out.dtype != self.dtype or out.size != self.size
-              or not out.flags.c_contiguous or not out.flags.writeable):
-            raise ValueError(f"out must be a writeable C-contiguous {self.dtype} array of "
-                             f"{self.size} elements")
-        if self.nbytes:
+              or not out.flags.writeable):
+            raise ValueError(f"out must be a writeable {self.dtype} array of {self.size} "
+                             "elements")
+        elif not out.flags.c_contiguous:
+            rows = _rows(out)
+            s = _stream_for(self.device, stream)
+            if (rows is None or rows[1] < _MIN_ROW) and s is None:
+                # Not rows (or rows too short for a copy each): through a contiguous copy.
+                np.copyto(out, self.numpy().reshape(out.shape))
+                return out
+            if rows is None:
+                raise ValueError("an asynchronous copy needs out C-contiguous or with rows "
+                                 "evenly spaced (a 2-D strided view)")
+        if rows is not None and self.nbytes:
+            self._copy_2d(out, rows, to_device=False, stream=stream)
+        elif self.nbytes:
             s = _stream_for(self.device, stream)
             h = self._live()
             t0 = time.monotonic_ns() if _tracer is not None else 0
@@ -887,6 +932,18 @@ class Tensor:
                     _tracer.api(self.device, "copy", "copy D2D", t0, time.monotonic_ns(),
                                 {"bytes": self.nbytes, "stream": s.id if s else 0})
             return self
+        capturing = s is not None and s._graph is not None
+        if capturing and not (isinstance(src, np.ndarray) and src.dtype == self.dtype and
+                              src.shape == self.shape and (src.flags.c_contiguous or
+                                                           _rows(src) is not None)):
+            # A replay reads the array itself, so it cannot be a converted temporary.
+            raise ValueError(f"a captured copy reads the array at every replay: src must be "
+                             f"a {self.dtype} ndarray of shape {self.shape}, C-contiguous or "
+                             "with rows evenly spaced")
+        if (isinstance(src, np.ndarray) and src.dtype == self.dtype and
+                not src.flags.c_contiguous and src.shape == self.shape and self.nbytes and
+                (rows := _rows(src)) is not None and (rows[1] >= _MIN_ROW or capturing)):
+            return self._copy_2d(src, rows, to_device=True, stream=stream)
         host = np.ascontiguousarray(src, dtype=self.dtype)
         if host.shape != self.shape:
             raise ValueError(f"shape {host.shape} does not match the tensor's {self.shape}")
@@ -903,6 +960,36 @@ class Tensor:
             if t0:
                 _tracer.api(self.device, "copy", "copy H2D", t0, time.monotonic_ns(),
                             {"bytes": self.nbytes, "stream": s.id if s else 0})
+        return self
+
+    def _copy_2d(self, host: np.ndarray, rows: tuple[int, int, int], *, to_device: bool,
+                 stream: "Stream | None") -> "Tensor":
+        """One 2-D copy between the tensor and a strided numpy view of `rows` (height rows of
+        width bytes, pitch apart)."""
+        height, width, pitch = rows
+        s = _stream_for(self.device, stream)
+        h = self._live()
+        # The buffer starts at the view's first byte; a negative pitch is excluded by _rows.
+        buf = ffi.cast("uint8_t *", host.__array_interface__["data"][0])
+        t0 = time.monotonic_ns() if _tracer is not None else 0
+        if to_device:
+            call = "npu_memcpy_2d_htod_async" if s else "npu_memcpy_2d_htod"
+            ret = (lib.npu_memcpy_2d_htod(h, self.device_ptr, width, buf, pitch, width, height)
+                   if s is None else
+                   lib.npu_memcpy_2d_htod_async(h, self.device_ptr, width, buf, pitch, width,
+                                                height, s._live()))
+        else:
+            call = "npu_memcpy_2d_dtoh_async" if s else "npu_memcpy_2d_dtoh"
+            ret = (lib.npu_memcpy_2d_dtoh(h, buf, pitch, self.device_ptr, width, width, height)
+                   if s is None else
+                   lib.npu_memcpy_2d_dtoh_async(h, buf, pitch, self.device_ptr, width, width,
+                                                height, s._live()))
+        if s is not None:
+            s._keep(host)
+        _check(ret, call, self._alloc.ctx)
+        if t0:
+            _tracer.api(self.device, "copy", "copy H2D" if to_device else "copy D2H", t0,
+                        time.monotonic_ns(), {"bytes": self.nbytes, "stream": s.id if s else 0})
         return self
 
     def clone(self, *, stream: "Stream | None" = None) -> "Tensor":

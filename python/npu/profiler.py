@@ -33,7 +33,7 @@ from typing import Any, Iterator, TextIO
 from . import _core
 from ._core import Device, ffi, lib
 
-_KINDS = {1: "launch", 2: "copy", 3: "fill", 4: "wait"}
+_KINDS = {1: "launch", 2: "copy", 3: "fill", 4: "wait", 5: "graph"}
 HOST_PID = 1
 
 

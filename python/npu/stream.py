@@ -34,6 +34,7 @@ class Stream:
         self._handle = None
         self._held: list[tuple[int, Any]] = []
         self._tokens: list = []
+        self._graph = None  # the npu.Graph being captured, if any
         desc = ffi.new("struct npu_stream_desc *")
         desc.struct_size = ffi.sizeof("struct npu_stream_desc")
         desc.flags = lib.NPU_STREAM_COPY if copy else 0
@@ -65,7 +66,11 @@ class Stream:
         return self._handle
 
     def _keep(self, obj: Any) -> None:
-        """Keeps host memory of an asynchronous copy alive until the stream is past it."""
+        """Keeps host memory of an asynchronous copy alive until the stream is past it (for
+        as long as the graph lives, while capturing)."""
+        if self._graph is not None:
+            self._graph._hold(obj)
+            return
         self._held.append((self._info().last_seqno, obj))
 
     def _release(self) -> None:
@@ -107,6 +112,8 @@ class Stream:
         if not isinstance(event, Event):
             raise TypeError(f"wait_event() needs an npu.Event, not {type(event).__name__}")
         _check(lib.npu_stream_wait_event(self._live(), event._live()), "npu_stream_wait_event")
+        if self._graph is not None:  # replays use the event: the graph keeps it
+            self._graph._hold(event)
         return self
 
     def wait_stream(self, other: "Stream") -> "Stream":
@@ -118,6 +125,17 @@ class Stream:
         event = Event(self.device) if event is None else event
         event.record(self)
         return event
+
+    def capture(self):
+        """``with stream.capture() as graph:`` records the work issued to this stream in the
+        block (launches, copies, fills, event records and waits) instead of running it;
+        ``graph.replay()`` runs it, as often as wanted. See :class:`npu.Graph`."""
+        from .graph import _Capture
+        return _Capture(self)
+
+    @property
+    def capturing(self) -> bool:
+        return self._graph is not None
 
     # ---- current stream --------------------------------------------------------------------
     def __enter__(self) -> "Stream":
@@ -187,6 +205,8 @@ class Event:
         _check(lib.npu_event_record(self._live(), ffi.NULL if s is None else s._live()),
                "npu_event_record", self._ctx)
         self._stream_id = 0 if s is None else s.id
+        if s is not None and s._graph is not None:  # replays record it: the graph keeps it
+            s._graph._hold(self)
         if _core._tracer is not None:
             t = _core.time.monotonic_ns()
             _core._tracer.api(self.device, "event", "event.record", t, t,

@@ -20,8 +20,9 @@
  *   - Thread safety: every function may be called from any thread; one device, stream or
  *     event may be used from several threads at once. Destroying an object that another
  *     thread is still using is the caller's bug.
- *   - Symbols: only functions marked NPU_API are exported (libnpu.so.0, version node
- *     LIBNPU_0); everything else in the library is hidden.
+ *   - Symbols: only functions marked NPU_API are exported (libnpu.so.0, version nodes
+ *     LIBNPU_0 and, for functions marked "since 0.1", LIBNPU_0.1); everything else in the
+ *     library is hidden.
  *   [in] / [out] mark parameters.
  *
  * Build against the installed SDK with pkg-config (package "npu"); `python -m npu
@@ -56,6 +57,7 @@ typedef struct npu_module npu_module_t;
 typedef struct npu_kernel npu_kernel_t;
 typedef struct npu_stream npu_stream_t;
 typedef struct npu_event npu_event_t;
+typedef struct npu_graph npu_graph_t;
 
 /* Result codes: 0 or a negative errno value (Linux numbering). */
 #define NPU_SUCCESS                 0
@@ -143,6 +145,36 @@ NPU_API npu_result_t npu_memcpy_dtod_async(npu_device_t *dev, npu_deviceptr_t ds
 					   npu_stream_t *stream);
 NPU_API npu_result_t npu_memset_d32_async(npu_device_t *dev, npu_deviceptr_t dst,
 					  uint32_t value, uint64_t count, npu_stream_t *stream);
+
+/* ---- 2-D copies (since 0.1, LIBNPU_0.1) -------------------------------------------------
+ * Copy `height` rows of `width` bytes; row i starts at base + i * pitch on either side. Both
+ * pitches must be >= width; the device range [ptr, ptr + (height - 1) * pitch + width) must
+ * lie inside one allocation (NPU_ERROR_INVALID_ADDRESS otherwise) and must not overflow
+ * (NPU_ERROR_INVALID_VALUE). width and height > 0. Host copies run on the calling thread
+ * through the buffer's host mapping (one memcpy when both pitches equal width); device to
+ * device copies are copy-engine commands, many rows per submission. Ordering, waiting and
+ * the validity of host memory are as for the 1-D copies above. */
+NPU_API npu_result_t npu_memcpy_2d_htod(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+					const void *src, uint64_t spitch, uint64_t width,
+					uint64_t height);
+NPU_API npu_result_t npu_memcpy_2d_dtoh(npu_device_t *dev, void *dst, uint64_t dpitch,
+					npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+					uint64_t height);
+NPU_API npu_result_t npu_memcpy_2d_dtod(npu_device_t *dev, npu_deviceptr_t dst, uint64_t dpitch,
+					npu_deviceptr_t src, uint64_t spitch, uint64_t width,
+					uint64_t height);
+NPU_API npu_result_t npu_memcpy_2d_htod_async(npu_device_t *dev, npu_deviceptr_t dst,
+					      uint64_t dpitch, const void *src, uint64_t spitch,
+					      uint64_t width, uint64_t height,
+					      npu_stream_t *stream);
+NPU_API npu_result_t npu_memcpy_2d_dtoh_async(npu_device_t *dev, void *dst, uint64_t dpitch,
+					      npu_deviceptr_t src, uint64_t spitch,
+					      uint64_t width, uint64_t height,
+					      npu_stream_t *stream);
+NPU_API npu_result_t npu_memcpy_2d_dtod_async(npu_device_t *dev, npu_deviceptr_t dst,
+					      uint64_t dpitch, npu_deviceptr_t src,
+					      uint64_t spitch, uint64_t width, uint64_t height,
+					      npu_stream_t *stream);
 
 /* ---- Modules and kernels -------------------------------------------------------------- */
 /* Loads a kernel binary (see npu_kbin.h); a malformed one fails with
@@ -266,11 +298,59 @@ struct npu_elapsed {
 NPU_API npu_result_t npu_event_elapsed(npu_event_t *start, npu_event_t *end,
 				       struct npu_elapsed *out);
 
+/* ---- Graphs: recorded command buffers (since 0.1, LIBNPU_0.1) ---------------------------
+ * Between npu_stream_begin_capture() and npu_stream_end_capture(), work issued to the stream
+ * is recorded into a graph instead of running: launches, device copies and fills (1-D and
+ * 2-D), host copies (*_async with this stream), event records and event waits. Everything
+ * else about the call is checked as usual, so a capture fails where the call would.
+ * npu_graph_launch() then runs the recorded work on a stream of the same device, in order,
+ * as few submissions as the driver allows: consecutive device commands go as one job (one
+ * ioctl) of up to NPU_GRAPH_SEGMENT_BYTES; an event record or wait, or a host copy, ends a
+ * segment. A graph can be launched any number of times, on any stream of its device.
+ *   - Kernel arguments, pointers and sizes are the values they had at capture; host copies
+ *     read and write the host memory named at capture, at the time the replay reaches them
+ *     (it must stay valid while the graph lives).
+ *   - An event recorded during capture is recorded again at that point of every replay; a
+ *     wait during capture waits, at every replay, for the event's record as it is then.
+ *   - A fault stops the rest of its segment, as for any job; it is returned by the next
+ *     wait, naming the kernel(s) of the segment (job kind NPU_JOB_GRAPH).
+ *   - While a stream captures, npu_stream_synchronize() and npu_stream_query() on it fail
+ *     with NPU_ERROR_NOT_PERMITTED, npu_stream_destroy() with NPU_ERROR_BUSY; the default
+ *     stream (NULL) cannot capture.
+ */
+#define NPU_GRAPH_SEGMENT_BYTES 65472u /* driver's NPU_MAX_CMD_BYTES minus libnpu's framing */
+
+/* [in] stream: a stream of npu_stream_create(). NPU_ERROR_BUSY if it is capturing already. */
+NPU_API npu_result_t npu_stream_begin_capture(npu_stream_t *stream);
+/* Ends the capture; [out] *graph: the recorded work (possibly empty). If a call during the
+ * capture failed, the graph is still returned with what was recorded. */
+NPU_API npu_result_t npu_stream_end_capture(npu_stream_t *stream, npu_graph_t **graph);
+/* [out] *capturing: 1 while the stream captures, else 0. */
+NPU_API npu_result_t npu_stream_is_capturing(npu_stream_t *stream, int *capturing);
+/* Runs the graph on `stream` (NULL = the default stream of the graph's device). Asynchronous
+ * like a launch. NPU_ERROR_INVALID_VALUE for a stream of another device or a copy stream and a
+ * graph with launches; NPU_ERROR_NOT_PERMITTED if the stream is capturing. */
+NPU_API npu_result_t npu_graph_launch(npu_graph_t *graph, npu_stream_t *stream);
+/* Frees the graph. NPU_ERROR_BUSY (and nothing freed) while one of its replays has not
+ * completed: synchronize first. Destroy graphs before closing their device. */
+NPU_API npu_result_t npu_graph_destroy(npu_graph_t *graph);
+
+struct npu_graph_info {
+	uint32_t struct_size;      /* [in] sizeof(struct npu_graph_info) */
+	uint32_t nodes;            /* [out] recorded operations */
+	uint32_t launches;         /* [out] of which kernel launches */
+	uint32_t segments;         /* [out] submissions per replay (device command runs) */
+	uint64_t cmd_bytes;        /* [out] bytes of device commands per replay */
+	uint64_t replays;          /* [out] npu_graph_launch() calls that succeeded */
+};
+NPU_API npu_result_t npu_graph_get_info(npu_graph_t *graph, struct npu_graph_info *info);
+
 /* ---- Activity records and statistics (for profilers and monitoring tools) ---------------- */
 #define NPU_JOB_LAUNCH  1
 #define NPU_JOB_COPY    2  /* device to device */
 #define NPU_JOB_FILL    3
 #define NPU_JOB_WAIT    4  /* a stream waiting for an event of another queue */
+#define NPU_JOB_GRAPH   5  /* a segment of a graph replay (npu_graph_launch); since 0.1 */
 
 #define NPU_JOB_F_COMPLETE     (1u << 0) /* complete_ns is valid */
 #define NPU_JOB_F_FAULTED      (1u << 1)

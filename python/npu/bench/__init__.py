@@ -721,6 +721,26 @@ class CDevice:
                 "bench_launch_pipelined")
         return sub[0], tot[0]
 
+    def graph_replay(self, kernel, n: int, reps: int, args=(), grid: int = 1
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """A graph of n launches, replayed reps times: (submit, total) ns per replay."""
+        a = bffi.new("uint64_t[]", list(args) or [0])
+        sub, tot = np.empty(reps, np.int64), np.empty(reps, np.int64)
+        _bcheck(blib.bench_graph_replay(self.h, kernel, a, len(args), grid, n, reps,
+                                        bffi.from_buffer("int64_t[]", sub),
+                                        bffi.from_buffer("int64_t[]", tot)),
+                "bench_graph_replay")
+        return sub, tot
+
+    def copy_2d_ns(self, direction: int, ptr: int, dpitch: int, host: np.ndarray,
+                   hpitch: int, width: int, height: int, iters: int) -> np.ndarray:
+        out = np.empty(iters, np.int64)
+        _bcheck(blib.bench_npu_copy_2d(self.h, direction, ptr, dpitch, bffi.from_buffer(host),
+                                       hpitch, width, height, iters,
+                                       bffi.from_buffer("int64_t[]", out)),
+                "bench_npu_copy_2d")
+        return out
+
     def copy_ns(self, direction: int, ptr: int, host: np.ndarray, nbytes: int,
                 iters: int) -> np.ndarray:
         out = np.empty(iters, np.int64)
@@ -1038,16 +1058,23 @@ class Suite:
         self._launch_pair(None)
         self.attempt(f"pipelined: {m.pipelined_n} launches + 1 wait, per launch (C)", sec, "us",
                      "launch round trip", Target("ratio", "<=", 0.2), self._pipelined)
-        graph = sdk_functions("graph")
-        self.add(_na("graph replay, per launch (C)", sec, "us",
-                     f"libnpu now has {', '.join(graph)}; the suite does not call it yet"
-                     if graph else "not implemented: libnpu has no recorded command buffers "
-                     "(graphs)", "pipelined per launch"))
         self._launch_pair("same")
         self._launch_pair("cross")
         self.attempt("launch round trip, polling wait, across CPUs (C)", sec, "us",
                      "spin ping-pong, across CPUs", Target("ratio", "<=", 10),
                      self._polling_wait)
+        # Last: capturing needs a stream of its own, and once a second stream exists every
+        # job of the default stream also signals a fence (libnpu), which would change the
+        # figures above. Its baseline is taken in turn, under the same conditions.
+        graph = sdk_functions("graph")
+        if "npu_graph_launch" in graph and hasattr(blib, "bench_graph_replay"):
+            self.attempt(f"graph replay: {m.pipelined_n} launches + 1 wait, per launch (C)",
+                         sec, "us", "pipelined per launch", None, self._graph_replay)
+        else:
+            self.add(_na("graph replay, per launch (C)", sec, "us",
+                         f"libnpu now has {', '.join(graph)}; the suite does not call it yet"
+                         if graph else "not implemented: libnpu has no recorded command "
+                         "buffers (graphs)", "pipelined per launch"))
 
     def _pipelined(self) -> Figure:
         """n launches then one wait, side by side with single round trips."""
@@ -1064,6 +1091,28 @@ class Suite:
                        target=Target("ratio", "<=", 0.2),
                        notes=f"submit alone {np.median(subs):.2f} us per launch; chunks of "
                              "100 round trips in turn with the pipelined runs; nothing pinned")
+
+    def _graph_replay(self) -> Figure:
+        """A graph of n captured launches replayed (one npu_graph_launch + one wait), side by
+        side with n launches + one wait (the pipelined figure)."""
+        m, c = self.mode, self.cdev
+        n = m.pipelined_n
+        gr, subs, pl = [], [], []
+        c.graph_replay(self.k_empty, n, reps=2)
+        c.launch_pipelined(self.k_empty, n)
+        for _ in range(m.rounds * 5):
+            sub, tot = c.graph_replay(self.k_empty, n, reps=3)
+            gr.extend(tot / n / 1e3)
+            subs.extend(sub / n / 1e3)
+            pl.append(c.launch_pipelined(self.k_empty, n)[1] / n / 1e3)
+        return _finish(Figure(f"graph replay: {n} launches + 1 wait, per launch (C)",
+                              "launch", "us"), gr, "pipelined per launch", pl,
+                       notes=f"npu_graph_launch of {n} captured launches of the empty kernel "
+                             "on the default stream + npu_device_synchronize; "
+                             f"npu_graph_launch alone {np.median(subs) * 1e3:.0f} ns per "
+                             "launch; in turn with pipelined runs of the same size on the same "
+                             "stream (after the stream figures: the pipelined figure above ran "
+                             "before any other stream existed)")
 
     def _launch_pair(self, where: str | None) -> None:
         m, c, sec = self.mode, self.cdev, "launch"
@@ -1251,10 +1300,50 @@ class Suite:
         c.free(dptr)
         self._numpy_copies()
         two_d = sdk_functions("2d|strided")
-        self.add(_na("copy 2-D strided (C)", sec, "GB/s",
-                     f"libnpu now has {', '.join(two_d)}; the suite does not call it yet"
-                     if two_d else "not implemented: libnpu has no 2-D (strided) host <-> "
-                     "device copy", "memcpy", Target("ratio", ">=", 0.5)))
+        if "npu_memcpy_2d_htod" in two_d and hasattr(blib, "bench_npu_copy_2d"):
+            for direction, label in ((0, "host -> device"), (1, "device -> host")):
+                self.attempt(f"copy 2-D strided {label} (C)", sec, "GB/s", "memcpy",
+                             Target("ratio", ">=", 0.5),
+                             lambda d=direction, lb=label: self._copy_2d(d, lb))
+        else:
+            self.add(_na("copy 2-D strided (C)", sec, "GB/s",
+                         f"libnpu now has {', '.join(two_d)}; the suite does not call it yet"
+                         if two_d else "not implemented: libnpu has no 2-D (strided) host "
+                         "<-> device copy", "memcpy", Target("ratio", ">=", 0.5)))
+
+    def _copy_2d(self, direction: int, label: str) -> Figure:
+        """A column block of a row-major matrix: rows of `width` bytes, `pitch` apart on both
+        sides (half of each row), in turn with a memcpy of the same bytes."""
+        m, c = self.mode, self.cdev
+        size = max(m.copy_sizes) if max(m.copy_sizes) <= 16 * MiB else 16 * MiB
+        width = 4096 if size >= 16 * MiB else 1024
+        height, pitch = size // width, 2 * width
+        host = np.ones(height * pitch, np.uint8)
+        dst = np.empty(size, np.uint8)
+        src = np.ones(size, np.uint8)
+        dptr = c.alloc(height * pitch)
+        try:
+            it = _iters_for(size, m.bytes_per_sample)
+            c.copy_2d_ns(direction, dptr, pitch, host, pitch, width, height, 2)
+            memcpy_gbps(dst, src, size, 2)
+            cp, mc = [], []
+            for i in range(m.rounds * it):
+                if i & 1:
+                    cp.append(size / c.copy_2d_ns(direction, dptr, pitch, host, pitch, width,
+                                                  height, 1))
+                mc.append(memcpy_gbps(dst, src, size, 1))
+                if not i & 1:
+                    cp.append(size / c.copy_2d_ns(direction, dptr, pitch, host, pitch, width,
+                                                  height, 1))
+        finally:
+            c.free(dptr)
+        return _finish(Figure(f"copy 2-D strided {label} (C)", "copies", "GB/s"),
+                       np.concatenate(cp), f"memcpy {_size(size)}", np.concatenate(mc),
+                       target=Target("ratio", ">=", 0.5),
+                       notes=f"npu_memcpy_2d_{'htod' if direction == 0 else 'dtoh'}: "
+                             f"{height} rows of {width} B, pitch {pitch} B on both sides "
+                             f"({_size(size)}), timed in C, in turn with a memcpy of "
+                             f"{_size(size)}")
 
     def _numpy_copies(self) -> None:
         m, dev = self.mode, self.dev
