@@ -473,6 +473,7 @@ struct npu_pub {
 	pthread_mutex_t lock;      /* leaf: writers of the (seq) fields */
 	uint32_t busy_queues;      /* atomic: hardware queues with unfinished jobs */
 	int pid;                   /* the publisher: a forked child never removes the file */
+	struct npu_pub *next;      /* every published record of the process (exit cleanup) */
 	char path[4096];
 };
 

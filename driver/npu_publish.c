@@ -145,6 +145,49 @@ static void pub_write_end(struct npu_status_record *r, uint64_t seq)
 #define PUB_SET(r, field, v) __atomic_store_n(&(r)->field, (v), __ATOMIC_RELEASE)
 #define PUB_GET(r, field)    __atomic_load_n(&(r)->field, __ATOMIC_RELAXED)
 
+/* Records of devices still powered on when the process exits normally are removed then;
+ * after a crash the next reader removes them (their pid is gone). */
+static pthread_mutex_t g_pub_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct npu_pub *g_pubs;
+
+static void pub_atexit(void)
+{
+	pthread_mutex_lock(&g_pub_lock);
+	for (struct npu_pub *p = g_pubs; p; p = p->next)
+		if (p->pid == (int)getpid())
+			unlink(p->path);
+	pthread_mutex_unlock(&g_pub_lock);
+}
+
+static void pub_atexit_init(void)
+{
+	if (atexit(pub_atexit))
+		npu_dbg("atexit failed: records of open devices stay until a reader removes them");
+}
+
+static void pub_register(struct npu_pub *p)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, pub_atexit_init);
+	pthread_mutex_lock(&g_pub_lock);
+	p->next = g_pubs;
+	g_pubs = p;
+	pthread_mutex_unlock(&g_pub_lock);
+}
+
+static void pub_unregister(struct npu_pub *p)
+{
+	pthread_mutex_lock(&g_pub_lock);
+	for (struct npu_pub **pp = &g_pubs; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g_pub_lock);
+}
+
 static void pub_warn_once(unsigned index, const char *dir, const char *what, int err)
 {
 	static int warned;
@@ -238,6 +281,7 @@ struct npu_pub *drv_pub_open(struct npu_device *dev)
 	}
 	p->rec = r;
 	pthread_mutex_init(&p->lock, NULL);
+	pub_register(p);
 	npu_dbg("device %u: status published in %s", dev->index, p->path);
 	return p;
 
@@ -254,6 +298,7 @@ void drv_pub_close(struct npu_pub *p)
 {
 	if (!p)
 		return;
+	pub_unregister(p);
 	if (p->pid == (int)getpid())
 		unlink(p->path);
 	munmap(p->rec, PUB_MAP_SIZE);

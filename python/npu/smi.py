@@ -213,6 +213,13 @@ def _fmt(v: Any) -> str:
     return "N/A" if v is None else str(v)
 
 
+def _short_cmd(cmd: Any) -> str:
+    if cmd is None:
+        return _fmt(cmd)
+    return " ".join(w.rsplit("/", 1)[-1] if "/" in w and not w.endswith("/") else w
+                    for w in str(cmd).split())
+
+
 def _cut(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
@@ -228,8 +235,10 @@ def _render(rows: list[dict], fields: list[str], fmt: str, header: bool) -> str:
         for r in rows:
             w.writerow([_fmt(r[f]) for f in fields])
         return buf.getvalue().rstrip("\n")
-    # Long cells (a command line) are cut in tables; csv and json keep them whole.
-    cells = [[_cut(_fmt(r[f])) for f in fields] for r in rows]
+    # Tables are for people: paths in a command line shrink to their last part and long cells
+    # are cut; csv and json keep every value whole.
+    cells = [[_cut(_short_cmd(r[f]) if f == "process" else _fmt(r[f])) for f in fields]
+             for r in rows]
     widths = [max([len(f)] + [len(c[i]) for c in cells]) for i, f in enumerate(fields)]
     lines = ["  ".join(f.ljust(w) for f, w in zip(fields, widths))] if header else []
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
@@ -252,7 +261,8 @@ def _main_system(a, fields: list[str], fmt: str) -> int:
         rows = query_system(["pid", "process", "index", "name", "cores", "memory.total",
                              "isa_version"], pids=pids, devices=devs)
         for r in rows:
-            print(f"NPU {r['index']} of pid {r['pid']} ({r['process']}): {r['name']} "
+            print(f"NPU {r['index']} of pid {r['pid']} ({_cut(_short_cmd(r['process']))}): "
+                  f"{r['name']} "
                   f"({r['cores']} cores, {r['memory.total'] // 2**20} MiB, "
                   f"ISA {r['isa_version']})")
         if not rows:

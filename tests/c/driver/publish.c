@@ -2,8 +2,8 @@
 /*
  * publish.c - the published device status (uapi 1.2): a booted device appears in
  * NPU_RUN_DIR as PID.INDEX (0600 in a 0700 directory) and in npu_drv_status_list() with its
- * facts, memory, clients, jobs, faults and busy time; the record goes with the device; a
- * record of a dead process is removed, garbage and truncated files are skipped; a reader never
+ * facts, memory, clients, jobs, faults and busy time; the record goes with the device or
+ * the process (exit); a record of a dead process is removed, garbage and truncated files are skipped; a reader never
  * sees a half-written (seq) section while a writer thread hammers it; a run directory that
  * cannot be used leaves the device working. Uses the internal seams drv_pub_open() and
  * drv_pub_test_fill().
@@ -162,6 +162,21 @@ static void test_stale_and_garbage(void)
 	if (!dead)
 		_exit(0);
 	T_EQ(waitpid(dead, NULL, 0), dead);
+
+	/* A process that exits with its device open removes the record on the way out. */
+	dead = fork();
+	T_ASSERT(dead >= 0);
+	if (!dead) {
+		t_open();
+		exit(exists(g_dir, getpid(), 0) ? 0 : 1);
+	}
+	{
+		int status = -1;
+
+		T_EQ(waitpid(dead, &status, 0), dead);
+		T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		T_ASSERT(!exists(g_dir, dead, 0));
+	}
 
 	/* A process that is gone: its record is removed, and so is its garbage. */
 	rec.pid = dead;
