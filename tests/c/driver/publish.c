@@ -3,10 +3,10 @@
  * publish.c - the published device status (uapi 1.2): a booted device appears in
  * NPU_RUN_DIR as PID.INDEX (0600 in a 0700 directory) and in npu_drv_status_list() with its
  * facts, memory, clients, jobs, faults and busy time; the record goes with the device or
- * the process (exit); a record of a dead process is removed, garbage and truncated files are skipped; a reader never
- * sees a half-written (seq) section while a writer thread hammers it; a run directory that
- * cannot be used leaves the device working. Uses the internal seams drv_pub_open() and
- * drv_pub_test_fill().
+ * the process (exit); a record of a dead process is removed, garbage and truncated files
+ * are skipped; a reader never sees a half-written (seq) section while a writer thread
+ * hammers it; a run directory that cannot be used leaves the device working. Uses the
+ * internal seams drv_pub_open() and drv_pub_test_fill().
  */
 #include <fcntl.h>
 #include <pthread.h>
