@@ -121,7 +121,6 @@ def query(fields: list[str] | None = None, devices: list[int] | None = None,
     return out
 
 
-
 # ---- The process view: what the drivers of every process publish -------------------------
 
 def system_devices() -> list[dict[str, Any]]:
