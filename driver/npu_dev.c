@@ -241,6 +241,7 @@ static int npu_device_create(unsigned index, struct npu_device **out)
 	ret = drv_watchdog_start(dev);
 	if (ret)
 		goto err_unset_isr;
+	dev->pub = drv_pub_open(dev); /* best effort: NULL leaves the device unpublished */
 	*out = dev;
 	return 0;
 
@@ -260,6 +261,8 @@ static void npu_device_destroy(struct npu_device *dev)
 	drv_watchdog_stop(dev);
 	npu_wr32(dev, NPU_REG_IRQ_MASK, 0);
 	dev->ops->destroy(dev->hw); /* stops the device threads: no interrupt after this */
+	drv_pub_close(dev->pub);
+	dev->pub = NULL;
 	g_devs[dev->index] = NULL;
 	npu_device_free(dev);
 }
@@ -353,6 +356,8 @@ static void npu_file_destroy(struct npu_file *f)
 	pthread_mutex_lock(&g_dev_lock);
 	if (!--dev->open_files)
 		npu_device_destroy(dev);
+	else
+		drv_pub_set_clients(dev->pub, dev->open_files);
 	pthread_mutex_unlock(&g_dev_lock);
 }
 
@@ -456,6 +461,7 @@ NPU_DRV_EXPORT int npu_drv_open(const char *node, uint32_t flags)
 		ret = -EMFILE;
 		goto err_teardown;
 	}
+	drv_pub_set_clients(dev->pub, dev->open_files);
 	pthread_mutex_unlock(&g_dev_lock);
 	npu_dbg("open: %s -> fd %d", node, fd);
 	return fd;

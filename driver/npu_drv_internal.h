@@ -28,6 +28,7 @@
  *   f->ev_lock      (leaf) a client's fault log, reset status, event fd creation.
  *   dev->fence_lock (leaf) the fence table, fence refcounts and tokens; dev->fence_cond.
  *   g_fd_lock       (npu_dev.c, leaf) the fd table.
+ *   pub->lock       (npu_publish.c, leaf) writers of the published status record.
  *
  * No device call (rd32/wr32/discard/dma_*) is made while holding hq->lock, f->ev_lock or
  * dev->fence_lock: a device may hold its own locks while it calls the interrupt handler.
@@ -269,6 +270,8 @@ struct npu_device {
 	bool wd_idle;                      /* sleeping until a submit kicks it (wd_lock) */
 	uint32_t wd_engq[NPU_NUM_ENGINES];
 	uint32_t wd_engprog[NPU_NUM_ENGINES];
+
+	struct npu_pub *pub;               /* published status, NULL if not published */
 };
 
 static inline uint32_t npu_rd32(struct npu_device *dev, uint32_t off)
@@ -462,6 +465,54 @@ bool drv_device_wait_ready(struct npu_device *dev, unsigned timeout_ms);
 /* Test seam (not exported): devices created from now on use `ops` (NULL = npu_sim_hw_ops).
  * Lets tests drive the boot and error paths with a fake device. */
 void npu_drv_set_hw_ops(const struct npu_hw_ops *ops);
+
+/* ---- Published status (npu_publish.c) ---------------------------------------------------- */
+/* The device's status record (npu_accel.h, uapi 1.2), mapped from the run directory. */
+struct npu_pub {
+	struct npu_status_record *rec;
+	pthread_mutex_t lock;      /* leaf: writers of the (seq) fields */
+	uint32_t busy_queues;      /* atomic: hardware queues with unfinished jobs */
+	int pid;                   /* the publisher: a forked child never removes the file */
+	struct npu_pub *next;      /* every published record of the process (exit cleanup) */
+	char path[4096];
+};
+
+/* NULL when the record cannot be published (logged once per process): the device works
+ * regardless. Called when the device is booted, before any file exists. */
+struct npu_pub *drv_pub_open(struct npu_device *dev);
+void drv_pub_close(struct npu_pub *p);
+void drv_pub_busy_edge(struct npu_pub *p);
+void drv_pub_set_mem(struct npu_pub *p, uint64_t used);  /* dev->lock held: ordered */
+void drv_pub_set_clients(struct npu_pub *p, uint32_t clients);
+void drv_pub_set_resets(struct npu_pub *p, uint32_t resets);
+/* Test seam: every (seq) field set to v in one write. */
+void drv_pub_test_fill(struct npu_pub *p, uint64_t v);
+
+/* The submit and completion paths (hq->lock held) pay one relaxed add into the record, and
+ * a clock read only when the whole device goes from idle to busy or back. */
+static inline void drv_pub_submitted(struct npu_pub *p, bool queue_was_idle)
+{
+	if (!p)
+		return;
+	__atomic_fetch_add(&p->rec->jobs_submitted, 1, __ATOMIC_RELAXED);
+	if (queue_was_idle && !__atomic_fetch_add(&p->busy_queues, 1, __ATOMIC_ACQ_REL))
+		drv_pub_busy_edge(p);
+}
+
+static inline void drv_pub_completed(struct npu_pub *p, uint64_t n, bool queue_now_idle)
+{
+	if (!p)
+		return;
+	__atomic_fetch_add(&p->rec->jobs_completed, n, __ATOMIC_RELAXED);
+	if (queue_now_idle && !__atomic_sub_fetch(&p->busy_queues, 1, __ATOMIC_ACQ_REL))
+		drv_pub_busy_edge(p);
+}
+
+static inline void drv_pub_fault(struct npu_pub *p)
+{
+	if (p)
+		__atomic_fetch_add(&p->rec->faults, 1, __ATOMIC_RELAXED);
+}
 
 /* npu_ioctl.c */
 int drv_ioctl_dispatch(struct npu_file *f, uint32_t request, void *arg);

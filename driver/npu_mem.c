@@ -20,6 +20,8 @@ int drv_mem_alloc(struct npu_device *dev, uint64_t size, uint64_t *phys)
 
 	pthread_mutex_lock(&dev->lock);
 	ret = drv_ra_alloc(&dev->mem, size, phys);
+	if (!ret)
+		drv_pub_set_mem(dev->pub, dev->mem.used);
 	pthread_mutex_unlock(&dev->lock);
 	if (ret)
 		npu_dbg("device %u: out of device memory for %llu bytes (%llu used)", dev->index,
@@ -37,6 +39,7 @@ void drv_mem_free(struct npu_device *dev, uint64_t phys, uint64_t size)
 		memset(npu_phys_to_host(dev, phys), 0, size);
 	pthread_mutex_lock(&dev->lock);
 	drv_ra_free(&dev->mem, phys, size);
+	drv_pub_set_mem(dev->pub, dev->mem.used);
 	pthread_mutex_unlock(&dev->lock);
 }
 

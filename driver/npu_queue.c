@@ -87,6 +87,8 @@ void drv_file_add_fault(struct npu_file *f, const struct npu_fault_rec *r)
 	f->faults[slot] = *r;
 	f->fault_count++;
 	pthread_mutex_unlock(&f->ev_lock);
+	if (!(r->flags & NPU_FAULT_F_LOST))
+		drv_pub_fault(f->dev->pub);
 }
 
 int drv_file_get_fault(struct npu_file *f, struct npu_get_fault *out)
@@ -326,6 +328,7 @@ static void npu_cq_complete(struct npu_cqueue *cq, uint64_t fence, struct npu_li
 	for (uint64_t s = cq->completed + 1; s <= fence; s++)
 		if (*job_status(cq, s))
 			cq->failed++;
+	drv_pub_completed(cq->file->dev->pub, fence - cq->completed, fence == last);
 	cq->completed = fence;
 	while (!npu_list_empty(&cq->fops)) {
 		struct npu_fence_op *op = npu_container_of(cq->fops.next, struct npu_fence_op, link);
@@ -805,6 +808,7 @@ int drv_cq_submit(struct npu_cqueue *cq, const uint8_t *cmds, uint32_t size,
 	pthread_mutex_lock(&cq->hq->lock);
 	*job_status(cq, seqno) = 0;
 	npu_list_splice(&ops, &cq->fops);
+	drv_pub_submitted(dev->pub, cq->completed == cq->last_seqno);
 	__atomic_store_n(&cq->last_seqno, seqno, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&cq->hq->lock);
 	/* The doorbell. Like writel(), wr32 orders the packet writes above before it. */

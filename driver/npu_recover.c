@@ -186,6 +186,7 @@ void drv_device_reset(struct npu_device *dev, struct npu_hwq *guilty)
 			attempt, NPU_RESET_ATTEMPTS, npu_rd32(dev, NPU_REG_STATUS));
 	}
 	__atomic_fetch_add(&dev->resets, 1, __ATOMIC_RELAXED);
+	drv_pub_set_resets(dev->pub, __atomic_load_n(&dev->resets, __ATOMIC_RELAXED));
 	if (!ok)
 		__atomic_store_n(&dev->state, NPU_DEV_LOST, __ATOMIC_RELEASE);
 

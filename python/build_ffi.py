@@ -247,6 +247,35 @@ struct npu_device_stats {
 };
 npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *stats);
 
+#define NPU_SYSDEV_BUSY ...
+struct npu_system_device {
+    uint32_t struct_size;
+    uint32_t flags;
+    int32_t pid;
+    uint32_t index;
+    char process[16];
+    char cmdline[256];
+    char name[64];
+    uint32_t num_cores;
+    uint32_t sram_per_core;
+    uint32_t clock_khz;
+    uint32_t fw_version;
+    uint32_t isa_version;
+    uint32_t clients;
+    uint32_t resets;
+    uint64_t mem_total;
+    uint64_t mem_used;
+    uint64_t jobs_submitted;
+    uint64_t jobs_completed;
+    uint64_t faults;
+    uint64_t busy_ns;
+    uint64_t uptime_ns;
+    uint64_t start_time_ns;
+    uint64_t sample_ns;
+    ...;
+};
+npu_result_t npu_system_devices(struct npu_system_device *out, uint32_t max, uint32_t *count);
+
 /* DLPack glue (npu/dlpack.py): deleters and the capsule destructor must be C, because
  * consumers call them with a Python exception pending, where Python code cannot run. */
 void npu_dlpack_deleter_versioned(void *managed);

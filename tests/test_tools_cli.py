@@ -39,7 +39,7 @@ def test_console_scripts_are_installed():
 # ---- npu-smi -----------------------------------------------------------------------------
 
 def test_smi_json_has_every_documented_field():
-    data = json.loads(tool("npu-smi", "--json").stdout)
+    data = json.loads(tool("npu-smi", "--self", "--json").stdout)
     assert isinstance(data["timestamp"], float)
     dev = data["devices"][0]
     assert set(dev) == set(npu.smi.FIELDS)
@@ -62,25 +62,25 @@ def test_smi_fields_are_documented():
 
 def test_smi_csv_query_and_devices():
     env = dict(os.environ, NPU_SIM_DEVICES="2")
-    out = tool("npu-smi", "--query", "index,name,memory.total,utilization,resets",
+    out = tool("npu-smi", "--self", "--query", "index,name,memory.total,utilization,resets",
                "--format", "csv", env=env).stdout
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["index", "name", "memory.total", "utilization", "resets"]
     assert [r[0] for r in rows[1:]] == ["0", "1"]
     assert rows[1][4] == "0" and int(rows[1][2]) > 0
-    out = tool("npu-smi", "-q", "index", "--format", "csv", "--noheader", "-i", "1",
+    out = tool("npu-smi", "--self", "-q", "index", "--format", "csv", "--noheader", "-i", "1",
                env=env).stdout
     assert out.strip() == "1"
     r = tool("npu-smi", "-q", "bogus", check=False)
     assert r.returncode == 2 and "unknown field" in r.stderr
-    r = tool("npu-smi", "-i", "5", check=False)
+    r = tool("npu-smi", "--self", "-i", "5", check=False)
     assert r.returncode == 2 and "no device 5" in r.stderr
 
 
 def test_smi_list_and_loop():
-    out = tool("npu-smi", "-L").stdout
+    out = tool("npu-smi", "--self", "-L").stdout
     assert out.startswith("NPU 0: npu0")
-    out = tool("npu-smi", "--json", "--loop", "0.05", "--count", "3").stdout
+    out = tool("npu-smi", "--self", "--json", "--loop", "0.05", "--count", "3").stdout
     docs = [json.loads(d) for d in out.replace("}\n{", "}\x00{").split("\x00")]
     assert len(docs) == 3 and all(d["devices"][0]["index"] == 0 for d in docs)
     help_ = tool("npu-smi", "--help-query").stdout

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define NPU_UAPI_VERSION_MAJOR 1
-#define NPU_UAPI_VERSION_MINOR 1
+#define NPU_UAPI_VERSION_MINOR 2
 
 /* Request numbers: direction (2 bits) | size (14 bits) | type 'N' | number. */
 #define NPU_IOC_NONE  0u
@@ -479,6 +479,80 @@ NPU_STATIC_ASSERT(sizeof(struct npu_get_eventfd) == 8, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_reset_status) == 24, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_bo_userptr) == 32, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_inject) == 16, "ABI");
+
+/* ==== uapi 1.2: published device status ========================================================
+ * Every powered-on device publishes a read-only status record, like the state a kernel driver
+ * exports through sysfs and /proc/PID/fdinfo: a file named "PID.INDEX" in the user's run
+ * directory ($NPU_RUN_DIR, default /dev/shm/npu-UID; the directory 0700, the file 0600),
+ * removed when the device powers off. Monitoring tools read the records of every process with
+ * npu_drv_status_list(); no device is opened for it.
+ *
+ * The record is written in place while the device runs. `seq` is a sequence count: the driver
+ * makes it odd, writes the fields marked (seq), then makes it even again; a reader that copies
+ * the record twice and gets the same bytes with an even `seq` holds a consistent snapshot
+ * (npu_drv_status_list does this). The counters marked (count) are single 64-bit values that
+ * only grow, updated without `seq` (they are bumped on the submit and completion paths).
+ * jobs_submitted and jobs_completed sit on cache lines of their own for that reason.
+ *
+ * Compatibility: `version` changes only when a field changes meaning; new fields are appended
+ * and `size` tells how much of the record the writer filled.
+ */
+#define NPU_STATUS_MAGIC   0x5453504eu /* "NPST" */
+#define NPU_STATUS_VERSION 1
+#define NPU_STATUS_RUN_DIR_ENV "NPU_RUN_DIR"
+
+struct npu_status_record {
+	/* Constant while the record exists. */
+	uint32_t magic;           /* NPU_STATUS_MAGIC (written last) */
+	uint32_t version;         /* NPU_STATUS_VERSION */
+	uint32_t size;            /* bytes of the record the writer filled */
+	uint32_t flags;           /* 0 */
+	int32_t  pid;             /* the process the device lives in */
+	uint32_t index;           /* its device node: npu<index> */
+	uint64_t proc_start;      /* that process's start time (/proc/PID/stat field 22, clock
+	                           * ticks since boot), to tell a reused pid; 0 = unknown */
+	uint64_t start_ns;        /* CLOCK_REALTIME when the device was powered on */
+	uint64_t start_mono_ns;   /* CLOCK_MONOTONIC at the same moment */
+	char     name[64];        /* "npu0 (npu-sim)", NUL terminated */
+	char     comm[16];        /* the process's name (/proc/PID/comm), NUL terminated */
+	char     cmdline[256];    /* its command line, arguments joined by spaces, truncated */
+	uint32_t num_cores;
+	uint32_t sram_size;       /* bytes of SRAM per core */
+	uint32_t clock_khz;
+	uint32_t fw_version;      /* major << 16 | minor */
+	uint32_t isa_version;     /* major << 16 | minor */
+	uint32_t pad;             /* 0 */
+	uint64_t mem_total;       /* bytes of device memory (NPU_PARAM_MEM_SIZE) */
+	uint64_t reserved0[4];    /* 0 */
+
+	/* Live. Offset 448. */
+	uint64_t seq;             /* odd while the fields marked (seq) are being written */
+	uint64_t mem_used;        /* (seq) bytes of device memory allocated (NPU_PARAM_MEM_USED) */
+	uint64_t busy_ns;         /* (seq) length of the busy periods that ended; busy = some
+	                           * queue of the device has a job that has not signalled */
+	uint64_t busy_since_ns;   /* (seq) CLOCK_MONOTONIC start of the current busy period,
+	                           * 0 = idle */
+	uint32_t clients;         /* (seq) open files of the device */
+	uint32_t resets;          /* (seq) device resets since power on */
+	uint64_t faults;          /* (count) jobs that faulted or hung (records of GET_FAULT
+	                           * that are not NPU_FAULT_F_LOST) */
+	uint64_t reserved1[2];    /* 0 */
+	uint64_t jobs_submitted;  /* (count) offset 512: SUBMITs, all clients */
+	uint64_t reserved2[7];
+	uint64_t jobs_completed;  /* (count) offset 576: of those, signalled (whatever status) */
+	uint64_t reserved3[7];
+};
+
+NPU_STATIC_ASSERT(sizeof(struct npu_status_record) == 640, "ABI");
+
+/* The records of every live process of this user, from the run directory (a driver function,
+ * not an ioctl: no device is opened). out: an array of `max` records of rec_size bytes each
+ * (rec_size >= 640; bytes past the driver's record are zeroed); it may be NULL when max is 0.
+ * Each is a consistent snapshot, ordered by pid, then index. *count: records found, which may
+ * exceed max. Records of processes that are gone are removed; files that are not valid
+ * records are skipped. Returns 0, or -EINVAL (rec_size, count NULL), -ENOMEM; a run directory
+ * that does not exist is 0 records. */
+int npu_drv_status_list(void *out, uint32_t rec_size, uint32_t max, uint32_t *count);
 
 /* ---- Entry points ------------------------------------------------------------------------- */
 /* Device nodes are named "npu0", "npu1", ... (a leading "/dev/" is accepted). The number of

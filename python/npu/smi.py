@@ -1,19 +1,22 @@
 """``npu-smi``: list NPU devices and query their state.
 
-    npu-smi                         a table of every device
+    npu-smi                         a table of the devices every process of yours has open
     npu-smi -L                      one line per device
-    npu-smi --query index,memory.used,utilization --format csv
+    npu-smi --query pid,index,memory.used,utilization --format csv
     npu-smi --json                  every field, as JSON
     npu-smi --loop 1 [--count N]    repeat every second (N times)
+    npu-smi --self                  this process's own devices instead (opens them)
     npu-smi --help-query            the fields and what they mean
 
 The field names and their meaning are a stable interface (docs/tools.md): new fields may be
 added, none is renamed or changes meaning. A value the device or driver does not report is
 ``null`` in JSON and ``N/A`` in CSV and tables.
 
-The simulated NPU runs inside each process that opens it, so ``npu-smi`` as a command sees
-the devices of its own process. To watch a running program, call :func:`query` from inside it
-(for example from a thread), which reports the same fields.
+The simulated NPU runs inside each process that opens it. Its driver publishes each device's
+status (driver uapi 1.2), and by default ``npu-smi`` lists what the processes of this user
+publish, through libnpu's ``npu_system_devices()``: :func:`query_system` in Python. With
+``--self`` it opens the devices of its own process instead, as :func:`query` does from inside
+a program.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 import time
 from typing import Any
 
 # name -> description; the order is the default column order.
 FIELDS: dict[str, str] = {
-    "index": "device index in this process (after NPU_VISIBLE_DEVICES)",
+    "index": "device index in its process (with --self: after NPU_VISIBLE_DEVICES)",
     "name": "device name",
     "cores": "NPU cores",
     "sram_per_core": "bytes of SRAM per core",
@@ -36,18 +40,24 @@ FIELDS: dict[str, str] = {
     "memory.total": "bytes of device memory",
     "memory.used": "bytes of device memory allocated by all clients",
     "memory.free": "memory.total - memory.used",
-    "utilization": "percent of the sampling interval this process had work on the device",
-    "jobs.submitted": "jobs (launches, copies, fills) this process submitted",
+    "utilization": "percent of the sampling interval the device's process had work on it",
+    "jobs.submitted": "jobs (launches, copies, fills) the device's process submitted",
     "jobs.completed": "of those, completed",
-    "faults": "faults of this process's jobs",
+    "faults": "faults of the device's process's jobs",
     "resets": "device resets since the device was powered on",
     "clients": "open clients of the device (needs driver support: N/A until reported)",
     "firmware_version": "firmware version, major.minor",
     "isa_version": "ISA version, major.minor",
-    "libnpu_version": "libnpu version",
+    "libnpu_version": "libnpu version (of this npu-smi; N/A for other processes)",
+    "pid": "the process the device is open in",
+    "process": "that process's name and command line",
 }
 DEFAULT_TABLE = ["index", "name", "cores", "memory.used", "memory.total", "utilization",
                  "jobs.submitted", "faults", "firmware_version", "isa_version"]
+# The process view names the process first.
+DEFAULT_SYSTEM_TABLE = ["pid", "process", "index", "name", "memory.used", "memory.total",
+                        "utilization", "jobs.submitted", "jobs.completed", "faults",
+                        "clients"]
 
 
 def _row(dev, prev: dict | None) -> dict[str, Any]:
@@ -77,8 +87,18 @@ def _row(dev, prev: dict | None) -> dict[str, Any]:
         "firmware_version": "%d.%d" % p.fw_version,
         "isa_version": "%d.%d" % p.isa_version,
         "libnpu_version": ".".join(map(str, npu.version())),
+        "pid": os.getpid(),
+        "process": _self_process(),
         "_stats": st,
     }
+
+
+def _self_process() -> str:
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            return f.read().rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return " ".join(sys.argv)
 
 
 def query(fields: list[str] | None = None, devices: list[int] | None = None,
@@ -101,8 +121,106 @@ def query(fields: list[str] | None = None, devices: list[int] | None = None,
     return out
 
 
+# ---- The process view: what the drivers of every process publish -------------------------
+
+def system_devices() -> list[dict[str, Any]]:
+    """The devices that the processes of this user have open, as their drivers publish them
+    (libnpu ``npu_system_devices``): one dict per device with the raw counters, ordered by
+    pid, then index. Opens no device."""
+    from ._core import _check, _string
+    from ._npu import ffi, lib
+    count = ffi.new("uint32_t *")
+    n = 16
+    while True:
+        out = ffi.new("struct npu_system_device[]", n)
+        out[0].struct_size = ffi.sizeof("struct npu_system_device")
+        _check(lib.npu_system_devices(out, n, count), "npu_system_devices")
+        if count[0] <= n:
+            break
+        n = count[0] + 8   # more appeared than fit: read again with room to spare
+    devs = []
+    for d in out[0:count[0]]:
+        devs.append({
+            "pid": d.pid, "index": d.index, "comm": _string(d.process),
+            "cmdline": _string(d.cmdline), "name": _string(d.name),
+            "num_cores": d.num_cores, "sram_per_core": d.sram_per_core,
+            "clock_khz": d.clock_khz, "fw_version": (d.fw_version >> 16, d.fw_version & 0xffff),
+            "isa_version": (d.isa_version >> 16, d.isa_version & 0xffff),
+            "clients": d.clients, "resets": d.resets, "mem_total": d.mem_total,
+            "mem_used": d.mem_used, "jobs_submitted": d.jobs_submitted,
+            "jobs_completed": d.jobs_completed, "faults": d.faults, "busy_ns": d.busy_ns,
+            "uptime_ns": d.uptime_ns, "start_time_ns": d.start_time_ns,
+            "busy": bool(d.flags & lib.NPU_SYSDEV_BUSY),
+        })
+    return devs
+
+
+def _system_row(d: dict, prev: dict | None) -> dict[str, Any]:
+    util = None
+    if prev is not None and d["uptime_ns"] > prev["uptime_ns"]:
+        util = 100.0 * (d["busy_ns"] - prev["busy_ns"]) / (d["uptime_ns"] - prev["uptime_ns"])
+    elif d["uptime_ns"]:
+        util = 100.0 * d["busy_ns"] / d["uptime_ns"]
+    return {
+        "index": d["index"],
+        "name": d["name"],
+        "cores": d["num_cores"],
+        "sram_per_core": d["sram_per_core"],
+        "clock_khz": d["clock_khz"],
+        "memory.total": d["mem_total"],
+        "memory.used": d["mem_used"],
+        "memory.free": d["mem_total"] - d["mem_used"],
+        "utilization": None if util is None else round(min(max(util, 0.0), 100.0), 1),
+        "jobs.submitted": d["jobs_submitted"],
+        "jobs.completed": d["jobs_completed"],
+        "faults": d["faults"],
+        "resets": d["resets"],
+        "clients": d["clients"],
+        "firmware_version": "%d.%d" % d["fw_version"],
+        "isa_version": "%d.%d" % d["isa_version"],
+        "libnpu_version": None,
+        "pid": d["pid"],
+        "process": d["cmdline"] or d["comm"],
+    }
+
+
+def query_system(fields: list[str] | None = None, prev: dict | None = None,
+                 pids: list[int] | None = None, devices: list[int] | None = None
+                 ) -> list[dict[str, Any]]:
+    """The fields of every device the processes of this user have open (every field when
+    ``fields`` is None), optionally only those of ``pids`` and device ``devices``. Pass the
+    same ``prev`` dict on every call to get ``utilization`` over the interval since the last
+    call rather than since the device was powered on."""
+    fields = list(FIELDS) if fields is None else fields
+    bad = [f for f in fields if f not in FIELDS]
+    if bad:
+        raise ValueError(f"unknown field(s) {', '.join(bad)}; see npu-smi --help-query")
+    out = []
+    for d in system_devices():
+        if (pids is not None and d["pid"] not in pids) or \
+                (devices is not None and d["index"] not in devices):
+            continue
+        key = (d["pid"], d["index"], d["start_time_ns"])   # a device powered on again is new
+        row = _system_row(d, None if prev is None else prev.get(key))
+        if prev is not None:
+            prev[key] = d
+        out.append({f: row[f] for f in fields})
+    return out
+
+
 def _fmt(v: Any) -> str:
     return "N/A" if v is None else str(v)
+
+
+def _short_cmd(cmd: Any) -> str:
+    if cmd is None:
+        return _fmt(cmd)
+    return " ".join(w.rsplit("/", 1)[-1] if "/" in w and not w.endswith("/") else w
+                    for w in str(cmd).split())
+
+
+def _cut(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _render(rows: list[dict], fields: list[str], fmt: str, header: bool) -> str:
@@ -116,11 +234,77 @@ def _render(rows: list[dict], fields: list[str], fmt: str, header: bool) -> str:
         for r in rows:
             w.writerow([_fmt(r[f]) for f in fields])
         return buf.getvalue().rstrip("\n")
-    cells = [[_fmt(r[f]) for f in fields] for r in rows]
+    # Tables are for people: paths in a command line shrink to their last part and long cells
+    # are cut; csv and json keep every value whole.
+    cells = [[_cut(_short_cmd(r[f]) if f == "process" else _fmt(r[f])) for f in fields]
+             for r in rows]
     widths = [max([len(f)] + [len(c[i]) for c in cells]) for i, f in enumerate(fields)]
     lines = ["  ".join(f.ljust(w) for f, w in zip(fields, widths))] if header else []
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+NO_DEVICES = ("No NPU device is open in any of your processes. (The simulated NPU lives in "
+              "the process that opens it; npu-smi --self shows this process's own.)")
+
+
+def _main_system(a, fields: list[str], fmt: str) -> int:
+    """The process view: every device the processes of this user publish."""
+    pids = _ints(a.pid) if a.pid else None
+    devs = _ints(a.id) if a.id else None
+    if a.list:
+        rows = query_system(["pid", "process", "index", "name", "cores", "memory.total",
+                             "isa_version"], pids=pids, devices=devs)
+        for r in rows:
+            print(f"NPU {r['index']} of pid {r['pid']} ({_cut(_short_cmd(r['process']))}): "
+                  f"{r['name']} "
+                  f"({r['cores']} cores, {r['memory.total'] // 2**20} MiB, "
+                  f"ISA {r['isa_version']})")
+        if not rows:
+            print(NO_DEVICES)
+        return 0
+    prev: dict = {}
+    k = 0
+    while True:
+        rows = query_system(fields, prev, pids=pids, devices=devs)
+        if rows or fmt != "table":
+            print(_render(rows, fields, fmt, header=not a.noheader), flush=True)
+        else:
+            print(NO_DEVICES, flush=True)
+        k += 1
+        if a.loop is None or (a.count is not None and k >= a.count):
+            return 0
+        time.sleep(max(a.loop, 0.01))
+
+
+def _main_self(a, fields: list[str], fmt: str) -> int:
+    """--self: the devices of this process, opened here."""
+    import npu
+    n = npu.device_count()
+    devs = list(range(n)) if not a.id else _ints(a.id)
+    for d in devs:
+        if not 0 <= d < n:
+            print(f"npu-smi: no device {d} ({n} visible)", file=sys.stderr)
+            return 2
+    if a.list:
+        for d in devs:
+            dev = npu.Device(d)
+            print(f"NPU {d}: {dev.name} ({dev.num_cores} cores, "
+                  f"{dev.mem_total // 2**20} MiB, ISA {'%d.%d' % dev.isa_version})")
+        return 0
+    prev: dict = {}
+    k = 0
+    while True:
+        rows = query(fields, devs, prev)
+        print(_render(rows, fields, fmt, header=not a.noheader), flush=True)
+        k += 1
+        if a.loop is None or (a.count is not None and k >= a.count):
+            return 0
+        time.sleep(max(a.loop, 0.01))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-q", "--query", metavar="FIELDS",
                     help="comma-separated fields (see --help-query); default: a summary")
     ap.add_argument("-i", "--id", metavar="INDICES", help="comma-separated device indices")
+    ap.add_argument("-p", "--pid", metavar="PIDS",
+                    help="comma-separated process ids: only their devices")
+    ap.add_argument("--self", dest="self_", action="store_true",
+                    help="this process's own devices (opens them) instead of those other "
+                    "processes have open")
     ap.add_argument("--format", choices=["table", "csv", "json"], default=None)
     ap.add_argument("--json", action="store_true", help="same as --format json (all fields "
                     "unless --query)")
@@ -148,35 +337,29 @@ def main(argv: list[str] | None = None) -> int:
     fmt = "json" if a.json else (a.format or "table")
     if a.query:
         fields = [f.strip() for f in a.query.split(",") if f.strip()]
+    elif fmt == "json":
+        fields = list(FIELDS)
     else:
-        fields = list(FIELDS) if fmt == "json" else DEFAULT_TABLE
+        fields = DEFAULT_TABLE if a.self_ else DEFAULT_SYSTEM_TABLE
     unknown = [f for f in fields if f not in FIELDS]
     if unknown:
         print(f"npu-smi: unknown field(s) {', '.join(unknown)}; see --help-query",
               file=sys.stderr)
         return 2
     try:
-        n = npu.device_count()
-        devs = list(range(n)) if not a.id else [int(x) for x in a.id.split(",")]
-        for d in devs:
-            if not 0 <= d < n:
-                print(f"npu-smi: no device {d} ({n} visible)", file=sys.stderr)
-                return 2
-        if a.list:
-            for d in devs:
-                dev = npu.Device(d)
-                print(f"NPU {d}: {dev.name} ({dev.num_cores} cores, "
-                      f"{dev.mem_total // 2**20} MiB, ISA {'%d.%d' % dev.isa_version})")
-            return 0
-        prev: dict = {}
-        k = 0
-        while True:
-            rows = query(fields, devs, prev)
-            print(_render(rows, fields, fmt, header=not a.noheader), flush=True)
-            k += 1
-            if a.loop is None or (a.count is not None and k >= a.count):
-                return 0
-            time.sleep(max(a.loop, 0.01))
+        if a.id:
+            _ints(a.id)
+        if a.pid:
+            _ints(a.pid)
+    except ValueError:
+        print("npu-smi: -i and -p take comma-separated numbers", file=sys.stderr)
+        return 2
+    if a.self_ and a.pid:
+        print("npu-smi: --pid selects other processes; it does not go with --self",
+              file=sys.stderr)
+        return 2
+    try:
+        return (_main_self if a.self_ else _main_system)(a, fields, fmt)
     except KeyboardInterrupt:
         return 0
     except npu.NpuError as e:

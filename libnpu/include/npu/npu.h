@@ -408,6 +408,46 @@ struct npu_device_stats {
 };
 NPU_API npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *stats);
 
+/* ---- Every process's devices (since 0.1: version node LIBNPU_0.1) ------------------------
+ * The devices that the processes of this user have powered on, as their drivers publish them
+ * (driver uapi >= 1.2, docs/driver-abi.md): what a monitoring tool such as npu-smi shows for
+ * programs it cannot open devices in. The call opens and boots nothing. */
+#define NPU_SYSDEV_BUSY (1u << 0) /* some queue of the device had unfinished work */
+
+struct npu_system_device {
+	uint32_t struct_size;      /* [in] sizeof(struct npu_system_device); out[0]'s is the size
+	                            * of every element */
+	uint32_t flags;            /* [out] NPU_SYSDEV_* */
+	int32_t  pid;              /* [out] the process the device lives in */
+	uint32_t index;            /* [out] its device index in that process */
+	char     process[16];      /* [out] the process's name (comm) */
+	char     cmdline[256];     /* [out] its command line, arguments joined by spaces,
+	                            * truncated */
+	char     name[64];         /* [out] "npu0 (npu-sim)" */
+	uint32_t num_cores;        /* [out] */
+	uint32_t sram_per_core;    /* [out] bytes */
+	uint32_t clock_khz;        /* [out] */
+	uint32_t fw_version;       /* [out] major << 16 | minor */
+	uint32_t isa_version;      /* [out] major << 16 | minor */
+	uint32_t clients;          /* [out] open clients (driver files) of the device */
+	uint32_t resets;           /* [out] device resets since power on */
+	uint32_t reserved;
+	uint64_t mem_total;        /* [out] bytes */
+	uint64_t mem_used;         /* [out] bytes allocated, all clients */
+	uint64_t jobs_submitted;   /* [out] all clients of the device */
+	uint64_t jobs_completed;   /* [out] */
+	uint64_t faults;           /* [out] jobs that faulted or hung */
+	uint64_t busy_ns;          /* [out] time some queue had work, power on to sample_ns */
+	uint64_t uptime_ns;        /* [out] power on to sample_ns */
+	uint64_t start_time_ns;    /* [out] CLOCK_REALTIME at power on */
+	uint64_t sample_ns;        /* [out] CLOCK_MONOTONIC when the record was read */
+};
+/* Fills out[0 .. min(max, *count)) ordered by pid, then index; [out] count: devices found
+ * (may exceed max). out may be NULL when max is 0. Utilization over an interval is the
+ * difference of busy_ns over the difference of uptime_ns between two calls. */
+NPU_API npu_result_t npu_system_devices(struct npu_system_device *out, uint32_t max,
+					uint32_t *count);
+
 /* ---- Faults --------------------------------------------------------------------------- */
 struct npu_fault_info {
 	uint32_t struct_size;      /* [in] sizeof(struct npu_fault_info) */
