@@ -511,8 +511,15 @@ class Device:
     def synchronize(self) -> None:
         """Waits for all submitted work on every stream; raises KernelFault for a fault not
         yet reported."""
-        ctx = self._context()
-        t0 = time.monotonic_ns() if _tracer is not None else 0
+        ctx = self._ctx
+        if ctx is None or ctx.handle is None:
+            ctx = self._context()
+        if _tracer is None:  # the common case in few steps: half of an idle synchronize
+            ret = lib.npu_device_synchronize(ctx.handle)
+            if ret:
+                _check(ret, "npu_device_synchronize", ctx)
+            return
+        t0 = time.monotonic_ns()
         _check(lib.npu_device_synchronize(ctx.handle), "npu_device_synchronize", ctx)
         if t0:
             _tracer.api(self, "sync", "synchronize", t0, time.monotonic_ns(), {})
