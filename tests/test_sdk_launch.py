@@ -1,5 +1,6 @@
 """The Python launch path: per-kernel launch records (issue 5), their caches and lifetime."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -209,3 +210,16 @@ def test_threads_launching_the_same_kernel(dev, pid_kernel):
     for th in threads:
         th.join()
     assert not errors
+
+
+def test_launches_are_logged_when_debug_logging_is_turned_on_later(dev, pid_kernel, caplog):
+    """Launches read logging's level cache: a level set after earlier launches is seen."""
+    out = dev.empty(8, np.int64)
+    pid_kernel(out, 1)
+    pid_kernel(out, 1)
+    with caplog.at_level(logging.DEBUG, logger="npu"):
+        pid_kernel(out, 2, grid=(2,))
+        pid_kernel(out, 2, grid=(2,))
+    pid_kernel(out, 3)
+    launches = [r.getMessage() for r in caplog.records if r.getMessage().startswith("launch ")]
+    assert launches == ["launch pid grid (2, 1, 1) on default stream"] * 2

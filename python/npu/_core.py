@@ -680,7 +680,7 @@ def _launcher_factory(types: tuple[str, ...]):
         a = f"a{i}"
         if typ == "ptr":
             # a freed tensor (_alloc None) raises AttributeError: the converters then say so
-            fast.append(f"{a}._addr if type({a}) is Tensor and {a}._alloc.live is ctx "
+            fast.append(f"{a}._addr if type({a}) is Tensor and {a}._alloc.live_ctx is ctx "
                         f"else {slow[i]}")
         elif typ in _INT_RANGES:
             lo, hi = _INT_RANGES[typ]
@@ -774,13 +774,13 @@ class _LaunchRecord:
 class _Allocation:
     """Owns one device allocation; freed when the last tensor (view) using it goes away."""
 
-    # live: ctx while the memory is allocated, None once freed (one test for launches).
-    __slots__ = ("ctx", "ptr", "nbytes", "live", "__weakref__")
+    # live_ctx: ctx while the memory is allocated, None once freed (one test for launches).
+    __slots__ = ("ctx", "ptr", "nbytes", "live_ctx", "__weakref__")
 
     def __init__(self, ctx: _Context, nbytes: int):
         self.ctx = ctx
         self.ptr = 0
-        self.live = None
+        self.live_ctx = None
         out = ffi.new("npu_deviceptr_t *")
         size = max(nbytes, 1)
         ret = lib.npu_mem_alloc(ctx.live(), size, out)
@@ -793,10 +793,10 @@ class _Allocation:
             _check(ret, "npu_mem_alloc", requested=size, free=free)
         self.ptr = out[0]
         self.nbytes = nbytes
-        self.live = ctx
+        self.live_ctx = ctx
 
     def free(self) -> None:
-        self.live = None
+        self.live_ctx = None
         if self.ptr and self.ctx.handle is not None:
             lib.npu_mem_free(self.ctx.handle, self.ptr)
         self.ptr = 0
