@@ -221,7 +221,7 @@ struct npupy_launch {
     ...;
 };
 npu_result_t npupy_launch_v(const struct npupy_launch *l, npu_stream_t *stream,
-                            const uint64_t *vals);
+                            uint32_t num_args, const uint64_t *vals);
 void npupy_set_launch_impl(void *fn);
 
 /* DLPack glue (npu/dlpack.py): deleters and the capsule destructor must be C, because
@@ -308,18 +308,21 @@ static void npupy_set_launch_impl(void *fn)
     __atomic_store_n(&npupy_launch_impl, (npupy_launch_fn)fn, __ATOMIC_RELAXED);
 }
 
+/* num_args values; libnpu says precisely what is wrong if that is not the kernel's count. */
 static npu_result_t npupy_launch_v(const struct npupy_launch *l, npu_stream_t *stream,
-                                   const uint64_t *vals)
+                                   uint32_t num_args, const uint64_t *vals)
 {
     npupy_launch_fn fn = __atomic_load_n(&npupy_launch_impl, __ATOMIC_RELAXED);
     struct npu_launch_config cfg = l->cfg;
     const void *ptrs[NPU_MAX_KERNEL_ARGS];
     uint32_t v32[NPU_MAX_KERNEL_ARGS];
+    uint32_t n = num_args < l->num_args ? num_args : l->num_args;
 
-    if (l->num_args > NPU_MAX_KERNEL_ARGS || (l->num_args && !vals))
-        return NPU_ERROR_INVALID_VALUE;
+    if (n > NPU_MAX_KERNEL_ARGS)
+        n = NPU_MAX_KERNEL_ARGS;
+
     cfg.stream = stream;
-    for (uint32_t i = 0; i < l->num_args; i++) {
+    for (uint32_t i = 0; i < n && vals; i++) {
         /* A 4-byte argument is the low half of its slot whatever the host's byte order. */
         if (l->sizes[i] == 4) {
             v32[i] = (uint32_t)vals[i];
@@ -328,7 +331,8 @@ static npu_result_t npupy_launch_v(const struct npupy_launch *l, npu_stream_t *s
             ptrs[i] = &vals[i];
         }
     }
-    return (fn ? fn : npu_launch_kernel)(l->dev, l->kernel, &cfg, ptrs, l->sizes, l->num_args);
+    return (fn ? fn : npu_launch_kernel)(l->dev, l->kernel, &cfg, vals ? ptrs : NULL,
+                                         l->sizes, num_args);
 }
 """
 
@@ -344,9 +348,7 @@ def launch_fixed(n: int) -> tuple[str, str]:
     vals = ", ".join(f"a{i}" for i in range(n)) or "0"
     body = (f"static {proto}\n{{\n"
             f"    const uint64_t v[] = {{ {vals} }};\n\n"
-            f"    if (l->num_args != {n})\n"
-            f"        return NPU_ERROR_INVALID_VALUE;\n"
-            f"    return npupy_launch_v(l, stream, v);\n}}\n")
+            f"    return npupy_launch_v(l, stream, {n}, v);\n}}\n")
     return proto + ";\n", body
 
 

@@ -692,7 +692,7 @@ def _launcher_factory(types: tuple[str, ...]):
     def call(vals: list[str]) -> str:
         if n <= lib.NPUPY_LAUNCH_MAX_FIXED:
             return "fn(launch, sh" + "".join(f", {v}" for v in vals) + ")"
-        return "fn(launch, sh, [" + ", ".join(vals) + "])"
+        return f"fn(launch, sh, {n}, [" + ", ".join(vals) + "])"
     src = ("def factory(Tensor, fn, ctx" + "".join(f", c{i}" for i in range(n)) + "):\n"
            "    def go(launch, sh, args):\n"
            + ("        " + "".join(f"a{i}, " for i in range(n)) + "= args\n" if n else "")
