@@ -484,7 +484,8 @@ npu_result_t npu_launch_kernel(npu_device_t *dev, npu_kernel_t *k,
 				     "grid %ux%ux%u has more than 2^32-1 program instances",
 				     grid[0], grid[1], grid[2]);
 
-	memset(&pkt, 0, sizeof(pkt));
+	/* Only the command and the num_args slots filled below are submitted. */
+	memset(&pkt.cmd, 0, sizeof(pkt.cmd));
 	for (uint32_t i = 0; i < num_args; i++) {
 		uint8_t t = k->arg_types[i];
 		size_t want = (t == NPU_ARG_I32 || t == NPU_ARG_U32 || t == NPU_ARG_F32) ? 4 : 8;
@@ -515,7 +516,8 @@ npu_result_t npu_launch_kernel(npu_device_t *dev, npu_kernel_t *k,
 
 	struct npui_job job = { .kind = NPU_JOB_LAUNCH };
 	memcpy(job.grid, grid, sizeof(grid));
-	snprintf(job.name, sizeof(job.name), "%s", k->name);
+	/* A plain copy: snprintf was a visible share of a launch from Python (issue 5). */
+	memcpy(job.name, k->name, strnlen(k->name, sizeof(job.name) - 1));
 	pthread_mutex_lock(&dev->lock);
 	ret = npui_submit(dev, stream, &pkt, pkt.cmd.hdr.dwords * 8u, &job);
 	pthread_mutex_unlock(&dev->lock);

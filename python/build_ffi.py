@@ -276,6 +276,19 @@ struct npu_system_device {
 };
 npu_result_t npu_system_devices(struct npu_system_device *out, uint32_t max, uint32_t *count);
 
+/* The launch path (npu/_core.py): the launch helpers, generated below. */
+struct npupy_launch {
+    npu_device_t *dev;
+    npu_kernel_t *kernel;
+    uint32_t num_args;
+    size_t sizes[...];
+    struct npu_launch_config cfg;
+    ...;
+};
+npu_result_t npupy_launch_v(const struct npupy_launch *l, npu_stream_t *stream,
+                            uint32_t num_args, const uint64_t *vals);
+void npupy_set_launch_impl(void *fn);
+
 /* DLPack glue (npu/dlpack.py): deleters and the capsule destructor must be C, because
  * consumers call them with a Python exception pending, where Python code cannot run. */
 void npu_dlpack_deleter_versioned(void *managed);
@@ -333,13 +346,86 @@ static void npu_dlpack_capsule_destructor(void *capsule)
 }
 """
 
+# The Python SDK's launch: one call per launch (issue 5's "cached cffi pointers"). What does
+# not change between launches of a kernel with the same grid and limits (handles, argument
+# sizes, the launch config) is a struct npupy_launch made once; the stream and the argument
+# values come as arguments. libnpu copies everything during the call, so a launch writes
+# nothing shared and threads launch the same kernel freely.
+LAUNCH_C = r"""
+struct npupy_launch {
+    npu_device_t *dev;
+    npu_kernel_t *kernel;
+    uint32_t num_args;
+    size_t sizes[NPU_MAX_KERNEL_ARGS];  /* 4 or 8, from the kernel's signature */
+    struct npu_launch_config cfg;       /* its stream is the call's */
+};
+
+typedef npu_result_t (*npupy_launch_fn)(npu_device_t *, npu_kernel_t *,
+                                        const struct npu_launch_config *,
+                                        const void *const *, const size_t *, uint32_t);
+
+/* NULL: npu_launch_kernel. The benchmark suite points it at a stub for a moment to measure
+ * the SDK's own share of a launch (npu.bench.sdk_launch_stubbed). */
+static npupy_launch_fn npupy_launch_impl;
+
+static void npupy_set_launch_impl(void *fn)
+{
+    __atomic_store_n(&npupy_launch_impl, (npupy_launch_fn)fn, __ATOMIC_RELAXED);
+}
+
+/* num_args values; libnpu says precisely what is wrong if that is not the kernel's count. */
+static npu_result_t npupy_launch_v(const struct npupy_launch *l, npu_stream_t *stream,
+                                   uint32_t num_args, const uint64_t *vals)
+{
+    npupy_launch_fn fn = __atomic_load_n(&npupy_launch_impl, __ATOMIC_RELAXED);
+    struct npu_launch_config cfg = l->cfg;
+    const void *ptrs[NPU_MAX_KERNEL_ARGS];
+    uint32_t v32[NPU_MAX_KERNEL_ARGS];
+    uint32_t n = num_args < l->num_args ? num_args : l->num_args;
+
+    if (n > NPU_MAX_KERNEL_ARGS)
+        n = NPU_MAX_KERNEL_ARGS;
+
+    cfg.stream = stream;
+    for (uint32_t i = 0; i < n && vals; i++) {
+        /* A 4-byte argument is the low half of its slot whatever the host's byte order. */
+        if (l->sizes[i] == 4) {
+            v32[i] = (uint32_t)vals[i];
+            ptrs[i] = &v32[i];
+        } else {
+            ptrs[i] = &vals[i];
+        }
+    }
+    return (fn ? fn : npu_launch_kernel)(l->dev, l->kernel, &cfg, vals ? ptrs : NULL,
+                                         l->sizes, num_args);
+}
+"""
+
+# npupy_launchN: the values as N scalar arguments, cheaper from Python than a list.
+LAUNCH_MAX_FIXED = 6
+
+
+def launch_fixed(n: int) -> tuple[str, str]:
+    """The declaration and the definition of npupy_launch<n>."""
+    params = "".join(f", uint64_t a{i}" for i in range(n))
+    proto = (f"npu_result_t npupy_launch{n}(const struct npupy_launch *l, "
+             f"npu_stream_t *stream{params})")
+    vals = ", ".join(f"a{i}" for i in range(n)) or "0"
+    body = (f"static {proto}\n{{\n"
+            f"    const uint64_t v[] = {{ {vals} }};\n\n"
+            f"    return npupy_launch_v(l, stream, {n}, v);\n}}\n")
+    return proto + ";\n", body
+
 
 def main() -> None:
+    fixed = [launch_fixed(n) for n in range(LAUNCH_MAX_FIXED + 1)]
     ffi = cffi.FFI()
-    ffi.cdef(CDEF)
+    ffi.cdef(CDEF + "".join(d for d, _ in fixed)
+             + "#define NPUPY_LAUNCH_MAX_FIXED ...\n")
     ffi.set_source(
         "npu._npu",
-        '#include "npu/npu.h"\n#include "npu/npu_kbin.h"\n' + DLPACK_C,
+        '#include "npu/npu.h"\n#include "npu/npu_kbin.h"\n' + DLPACK_C + LAUNCH_C
+        + f"#define NPUPY_LAUNCH_MAX_FIXED {LAUNCH_MAX_FIXED}\n" + "".join(b for _, b in fixed),
         py_limited_api=False,
     )
     ffi.emit_c_code(sys.argv[1])

@@ -173,9 +173,32 @@ class DeviceProperties:
 
 _current_device: contextvars.ContextVar["Device | None"] = contextvars.ContextVar(
     "npu_current_device", default=None)
-# Current stream per device index (copy-on-write dict, so it is per context / task).
-_current_streams: contextvars.ContextVar[dict] = contextvars.ContextVar(
-    "npu_current_streams", default={})
+
+
+class _CurrentStreams:
+    """The current stream per device index: a ContextVar of a copy-on-write dict, so it is
+    per context / task. ``used`` says whether any was ever set in the process; until then
+    a launch skips the ContextVar lookup, which costs a tenth of a launch."""
+
+    __slots__ = ("var", "used")
+
+    def __init__(self):
+        self.var: contextvars.ContextVar[dict] = contextvars.ContextVar(
+            "npu_current_streams", default={})
+        self.used = False
+
+    def get(self) -> dict:
+        return self.var.get()
+
+    def set(self, value: dict) -> contextvars.Token:
+        self.used = True
+        return self.var.set(value)
+
+    def reset(self, token: contextvars.Token) -> None:
+        self.var.reset(token)
+
+
+_current_streams = _CurrentStreams()
 
 
 def _index_of(device: Any) -> int:
@@ -413,63 +436,70 @@ class Device:
         program instance's instructions and ``timeout`` (seconds) the launch; 0/None take
         the device defaults.
         """
-        ctx = self._ctx
-        if ctx is None or ctx.handle is None:
-            ctx = self._context()
+        # The hot path (issue 5): a kernel of this device's open context, launched with the
+        # same grid and limits (the same objects) as its previous launch, on the default
+        # stream or a live stream of this device, nobody profiling. The kernel's record
+        # checks and converts the arguments inline (anything unusual goes to converters that
+        # raise naming the argument) and makes one C call. The rest takes _launch.
+        if type(kernel) is Kernel:
+            rec = kernel._rec
+            if rec is not None and rec.ctx is self._ctx and _tracer is None:
+                g, m, t, launch = rec.last
+                if grid is g and max_insns is m and timeout is t and len(args) == rec.n:
+                    if stream is None:
+                        sh = (_NULL if not _current_streams.used
+                              or not _current_streams.var.get() else None)
+                    elif type(stream) is _stream_type and stream._ctx is rec.ctx:
+                        sh = stream._handle
+                    else:
+                        sh = None
+                    if sh is not None:
+                        ret = rec.go(launch, sh, args)
+                        if ret:
+                            _check(ret, "npu_launch_kernel", rec.ctx)
+                        try:
+                            if _log_cache[10]:  # logging.DEBUG
+                                _log_launch(kernel, launch, stream)
+                        except KeyError:
+                            _log_launch(kernel, launch, stream)
+                        return
+        self._launch(kernel, args, grid, stream, max_insns, timeout)
+
+    def _launch(self, kernel: Any, args: tuple, grid: Any, stream: Any, max_insns: Any,
+                timeout: Any) -> None:
+        ctx = self._context()
         if type(kernel) is not Kernel:
             if isinstance(kernel, Program):
                 kernel = self._program_kernel(ctx, kernel)
             elif not isinstance(kernel, Kernel):
                 raise TypeError(f"launch() needs a Kernel or Program, not "
                                 f"{type(kernel).__name__}")
-        if kernel.module._ctx is not ctx:
+        rec = kernel._rec
+        if rec is None:
+            raise errors.misuse("npu_launch_kernel",
+                                f"kernel '{kernel.name}' belongs to a module that has been "
+                                "unloaded")
+        if rec.ctx is not ctx:
             raise errors.misuse("npu_launch_kernel",
                                 f"kernel '{kernel.name}' was loaded on {kernel.module.device!r}"
                                 if kernel.module.device != self else
                                 f"kernel '{kernel.name}' was loaded before {self!r} was closed")
-        if type(grid) is int and 0 < grid < 2**32:
-            g = (grid, 1, 1)
-        else:
-            g = _grid(grid)
-        n = len(args)
-        if n != len(kernel.args):
+        launch = rec.config(grid, max_insns, timeout)
+        if len(args) != rec.n:
             sig = ", ".join(f"{an}: {t}" for an, t in kernel.args)
             raise TypeError(f"kernel '{kernel.name}({sig})' takes {len(kernel.args)} "
-                            f"arguments, {n} given")
-        if type(max_insns) is not int or max_insns < 0:
-            raise ValueError(f"max_insns must be a non-negative int, not {max_insns!r}")
-        timeout_us = 0 if timeout is None else int(timeout * 1e6)
-        if timeout is not None and not 0 < timeout_us < 2**32:
-            raise ValueError(f"timeout {timeout!r} s is out of range")
+                            f"arguments, {len(args)} given")
         s = _stream_for(self, stream) if stream is not None or _current_streams.get() else None
-        # The launch buffers are prepared once per kernel; libnpu copies them during the
-        # call, so they are reused unless another thread is launching the same kernel.
-        plan = kernel._plan
-        if not plan.lock.acquire(blocking=False):
-            plan = _LaunchPlan(kernel)
-            plan.lock.acquire()
-        try:
-            vals, convs = plan.vals, plan.convs
-            for i in range(n):
-                vals[i] = convs[i](args[i], ctx)
-            cfg = plan.cfg
-            cfg.grid = g
-            cfg.max_insns = max_insns
-            cfg.timeout_us = timeout_us
-            cfg.stream = ffi.NULL if s is None else s._live()
-            t0 = time.monotonic_ns() if _tracer is not None else 0
-            ret = lib.npu_launch_kernel(ctx.handle, kernel._handle, cfg, plan.ptrs, plan.sizes, n)
-        finally:
-            plan.lock.release()
+        t0 = time.monotonic_ns() if _tracer is not None else 0
+        ret = rec.go(launch, ffi.NULL if s is None else s._live(), args)
         if ret:
             _check(ret, "npu_launch_kernel", ctx)
         if s is not None and s._graph is not None:  # captured: the graph keeps them alive
             s._graph._hold((kernel, args))
         if t0:
             _tracer.api(self, "launch", kernel.name, t0, time.monotonic_ns(),
-                        {"grid": list(g), "stream": 0 if s is None else s.id})
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("launch %s grid %s on %s", kernel.name, tuple(g), s or "default stream")
+                        {"grid": list(launch.cfg.grid), "stream": 0 if s is None else s.id})
+        _log_launch(kernel, launch, s)
 
     def _program_kernel(self, ctx: _Context, program: "Program") -> "Kernel":
         mod = ctx.programs.get(program.binary)
@@ -483,8 +513,15 @@ class Device:
     def synchronize(self) -> None:
         """Waits for all submitted work on every stream; raises KernelFault for a fault not
         yet reported."""
-        ctx = self._context()
-        t0 = time.monotonic_ns() if _tracer is not None else 0
+        ctx = self._ctx
+        if ctx is None or ctx.handle is None:
+            ctx = self._context()
+        if _tracer is None:  # the common case in few steps: half of an idle synchronize
+            ret = lib.npu_device_synchronize(ctx.handle)
+            if ret:
+                _check(ret, "npu_device_synchronize", ctx)
+            return
+        t0 = time.monotonic_ns()
         _check(lib.npu_device_synchronize(ctx.handle), "npu_device_synchronize", ctx)
         if t0:
             _tracer.api(self, "sync", "synchronize", t0, time.monotonic_ns(), {})
@@ -531,7 +568,9 @@ def devices() -> list[Device]:
 def _stream_for(dev: Device, stream: "Stream | None") -> "Stream | None":
     if stream is None:
         return _current_streams.get().get(dev.index)
+    global _stream_type
     from .stream import Stream
+    _stream_type = Stream
     if not isinstance(stream, Stream):
         raise TypeError(f"stream must be an npu.Stream, not {type(stream).__name__}")
     if stream.device != dev:
@@ -638,25 +677,128 @@ def _rows(a: np.ndarray) -> tuple[int, int, int] | None:
     return height, width, pitch
 
 
-class _LaunchPlan:
-    """cffi buffers and argument converters of one kernel, reused by every launch."""
+# ---- the launch record of a kernel ----------------------------------------------------------
 
-    __slots__ = ("vals", "ptrs", "sizes", "cfg", "convs", "lock")
+# npu.stream.Stream once _stream_for has seen one (stream.py imports this module).
+_stream_type: Any = None
+_NULL = ffi.NULL
 
-    def __init__(self, kernel: "Kernel"):
-        n = max(len(kernel.args), 1)
-        self.vals = ffi.new("uint64_t[]", n)
-        self.ptrs = ffi.new("void *[]", n)
-        self.sizes = ffi.new("size_t[]", n)
-        self.convs = []
+# logging's per-level cache of the "npu" logger (cleared in place when levels change). A
+# launch reads it instead of calling isEnabledFor, a tenth of a launch's cost; anything but a
+# cached False goes to _log_launch, which asks logging properly.
+_log_cache: dict = getattr(logger, "_cache", {})
+
+
+def _log_launch(kernel: "Kernel", launch: Any, s: "Stream | None") -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("launch %s grid %s on %s", kernel.name, tuple(launch.cfg.grid),
+                     s or "default stream")
+
+
+# Launchers generated per signature, shared by every kernel that has it (as dataclasses and
+# namedtuple generate code): unrolled argument checks cost a fraction of a loop calling one
+# converter per argument. Each check is the common case only, exactly typed; anything else
+# goes to the argument's converter, which converts it or raises naming the argument.
+_launcher_factories: dict[tuple[str, ...], Any] = {}
+
+
+def _launcher_factory(types: tuple[str, ...]):
+    fac = _launcher_factories.get(types)
+    if fac is not None:
+        return fac
+    n = len(types)
+    fast, slow = [], [f"c{i}(a{i}, ctx)" for i in range(n)]
+    for i, typ in enumerate(types):
+        a = f"a{i}"
+        if typ == "ptr":
+            # a freed tensor (_alloc None) raises AttributeError: the converters then say so
+            fast.append(f"{a}._addr if type({a}) is Tensor and {a}._alloc.live_ctx is ctx "
+                        f"else {slow[i]}")
+        elif typ in _INT_RANGES:
+            lo, hi = _INT_RANGES[typ]
+            wrap = f" & {(1 << (32 if typ == 'i32' else 64)) - 1:#x}" if lo else ""
+            fast.append(f"{a}{wrap} if type({a}) is int and {lo} <= {a} <= {hi} else {slow[i]}")
+        else:  # floats: rare enough for the converter
+            fast.append(slow[i])
+
+    def call(vals: list[str]) -> str:
+        if n <= lib.NPUPY_LAUNCH_MAX_FIXED:
+            return "fn(launch, sh" + "".join(f", {v}" for v in vals) + ")"
+        return f"fn(launch, sh, {n}, [" + ", ".join(vals) + "])"
+    src = ("def factory(Tensor, fn, ctx" + "".join(f", c{i}" for i in range(n)) + "):\n"
+           "    def go(launch, sh, args):\n"
+           + ("        " + "".join(f"a{i}, " for i in range(n)) + "= args\n" if n else "")
+           + "        try:\n"
+           f"            return {call(fast)}\n"
+           "        except AttributeError:\n"
+           "            pass\n"
+           f"        return {call(slow)}\n"
+           "    return go\n")
+    ns: dict[str, Any] = {}
+    exec(compile(src, f"<npu launcher ({', '.join(types)})>", "exec"), ns)
+    fac = _launcher_factories[types] = ns["factory"]
+    return fac
+
+
+class _LaunchRecord:
+    """What every launch of a kernel needs, prepared once: its launch structs (handles,
+    argument sizes and config, one per grid and limits, cached by value) and its signature's
+    launcher ``go(launch, stream handle, args)``. A launch writes nothing here but
+    ``last`` (one tuple, replaced whole), so threads need no lock."""
+
+    __slots__ = ("ctx", "n", "dev", "kernel", "sizes", "go", "launches", "last")
+
+    def __init__(self, kernel: "Kernel", ctx: _Context):
+        self.ctx = ctx
+        self.n = n = len(kernel.args)
+        self.dev, self.kernel = ctx.handle, kernel._handle
+        convs, self.sizes = [], []
         for i, (name, typ) in enumerate(kernel.args):
             conv, size = _arg_converter(kernel.name, i, name, typ)
-            self.convs.append(conv)
-            self.sizes[i] = size
-            self.ptrs[i] = self.vals + i
-        self.cfg = ffi.new("struct npu_launch_config *")
-        self.cfg.struct_size = ffi.sizeof("struct npu_launch_config")
-        self.lock = threading.Lock()
+            convs.append(conv)
+            self.sizes.append(size)
+        fn = (getattr(lib, f"npupy_launch{n}") if n <= lib.NPUPY_LAUNCH_MAX_FIXED
+              else lib.npupy_launch_v)
+        self.go = _launcher_factory(tuple(t for _, t in kernel.args))(Tensor, fn, ctx, *convs)
+        self.launches: dict[tuple, Any] = {}
+        self.last = (1, 0, None, self._launch((1, 1, 1), 0, 0))
+
+    def _launch(self, g: tuple[int, int, int], max_insns: int, timeout_us: int):
+        key = (g, max_insns, timeout_us)
+        launch = self.launches.get(key)
+        if launch is None:
+            if len(self.launches) >= 64:  # many grids: keep the cache small
+                self.launches.clear()
+            launch = ffi.new("struct npupy_launch *")
+            launch.dev = self.dev
+            launch.kernel = self.kernel
+            launch.num_args = self.n
+            launch.sizes[0:self.n] = self.sizes
+            cfg = launch.cfg
+            cfg.struct_size = ffi.sizeof("struct npu_launch_config")
+            cfg.grid = g
+            cfg.max_insns = max_insns
+            cfg.timeout_us = timeout_us
+            self.launches[key] = launch
+        return launch
+
+    def config(self, grid: Any, max_insns: Any, timeout: Any):
+        """The launch struct of these options (ValueError / TypeError if they are bad). It
+        becomes ``last`` if all three are immutable, so that the next launch with the same
+        objects skips this."""
+        if type(grid) is int and 0 < grid < 2**32:
+            g = (grid, 1, 1)
+        else:
+            g = tuple(_grid(grid))
+        if type(max_insns) is not int or max_insns < 0:
+            raise ValueError(f"max_insns must be a non-negative int, not {max_insns!r}")
+        timeout_us = 0 if timeout is None else int(timeout * 1e6)
+        if timeout is not None and not 0 < timeout_us < 2**32:
+            raise ValueError(f"timeout {timeout!r} s is out of range")
+        launch = self._launch(g, max_insns, timeout_us)
+        if type(grid) in (int, tuple) and type(timeout) in (int, float, type(None)):
+            self.last = (grid, max_insns, timeout, launch)
+        return launch
 
 
 # ---- tensors --------------------------------------------------------------------------------
@@ -664,11 +806,13 @@ class _LaunchPlan:
 class _Allocation:
     """Owns one device allocation; freed when the last tensor (view) using it goes away."""
 
-    __slots__ = ("ctx", "ptr", "nbytes", "__weakref__")
+    # live_ctx: ctx while the memory is allocated, None once freed (one test for launches).
+    __slots__ = ("ctx", "ptr", "nbytes", "live_ctx", "__weakref__")
 
     def __init__(self, ctx: _Context, nbytes: int):
         self.ctx = ctx
         self.ptr = 0
+        self.live_ctx = None
         out = ffi.new("npu_deviceptr_t *")
         size = max(nbytes, 1)
         ret = lib.npu_mem_alloc(ctx.live(), size, out)
@@ -681,8 +825,10 @@ class _Allocation:
             _check(ret, "npu_mem_alloc", requested=size, free=free)
         self.ptr = out[0]
         self.nbytes = nbytes
+        self.live_ctx = ctx
 
     def free(self) -> None:
+        self.live_ctx = None
         if self.ptr and self.ctx.handle is not None:
             lib.npu_mem_free(self.ctx.handle, self.ptr)
         self.ptr = 0
@@ -701,7 +847,9 @@ class Tensor:
     the allocation is freed when the last view is collected, or at once by :meth:`free`.
     """
 
-    __slots__ = ("shape", "dtype", "_alloc", "_offset", "__weakref__")
+    # _addr: the device address of the first element, for launches (valid while _alloc
+    # is live).
+    __slots__ = ("shape", "dtype", "_alloc", "_offset", "_addr", "__weakref__")
 
     def __init__(self):
         raise TypeError("create tensors with Device.empty() / npu.empty() or asarray()")
@@ -713,6 +861,7 @@ class Tensor:
         t.dtype = dtype
         t._alloc = _Allocation(ctx, int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
         t._offset = 0
+        t._addr = t._alloc.ptr
         return t
 
     def _view(self, shape: tuple[int, ...], dtype: np.dtype, offset: int) -> "Tensor":
@@ -721,6 +870,7 @@ class Tensor:
         t.dtype = dtype
         t._alloc = self._alloc
         t._offset = offset
+        t._addr = self._addr - self._offset + offset
         return t
 
     # ---- facts -----------------------------------------------------------------------------
@@ -1176,6 +1326,9 @@ class Module:
         return f"<npu.Module kernels={self.kernels} on {self.device!r}>"
 
     def unload(self) -> None:
+        for k in self._kernels.values():
+            k._rec = None
+            k._handle = None
         if self._handle is not None and self._ctx.handle is not None:
             lib.npu_module_unload(self._handle)
         self._handle = None
@@ -1209,7 +1362,8 @@ class Kernel:
         self.sram_bytes = info.sram_bytes
         self.args = [(_string(info.arg_names[i]), _ARG_TYPES[info.arg_types[i]])
                      for i in range(info.num_args)]
-        self._plan = _LaunchPlan(self)
+        # None once the module is unloaded: the handle then points at freed memory.
+        self._rec: _LaunchRecord | None = _LaunchRecord(self, module._ctx)
 
     def __call__(self, *args: Any, grid: int | Sequence[int] = 1,
                  stream: "Stream | None" = None, max_insns: int = 0,
