@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import io
 import json
 import sys
@@ -41,13 +42,34 @@ FIELDS: dict[str, str] = {
     "jobs.completed": "of those, completed",
     "faults": "faults of this process's jobs",
     "resets": "device resets since the device was powered on",
-    "clients": "open clients of the device (needs driver support: N/A until reported)",
+    "clients": "open clients (driver files) of the device",
+    "clients.list": "each open client: pid, id, jobs submitted, device memory bytes "
+                    "(JSON: objects; CSV and table: pid/id/jobs/bytes, space separated)",
     "firmware_version": "firmware version, major.minor",
     "isa_version": "ISA version, major.minor",
     "libnpu_version": "libnpu version",
 }
 DEFAULT_TABLE = ["index", "name", "cores", "memory.used", "memory.total", "utilization",
                  "jobs.submitted", "faults", "firmware_version", "isa_version"]
+
+
+def _clients(dev) -> list[dict[str, Any]] | None:
+    """The device's open clients (npu_device_get_client), None if the driver cannot list
+    them."""
+    from ._core import ffi, lib
+    ctx = dev._context()
+    info = ffi.new("struct npu_client_stats *")
+    info.struct_size = ffi.sizeof("struct npu_client_stats")
+    out = []
+    for i in range(4096):
+        ret = lib.npu_device_get_client(ctx.handle, i, info)
+        if ret == -errno.ENOENT:  # NPU_ERROR_NOT_FOUND: past the last client
+            break
+        if ret != 0:
+            return None
+        out.append({"pid": info.pid, "id": info.id, "jobs": info.jobs,
+                    "memory": info.mem_bytes, "self": bool(info.flags & lib.NPU_CLIENT_SELF)})
+    return out
 
 
 def _row(dev, prev: dict | None) -> dict[str, Any]:
@@ -74,6 +96,7 @@ def _row(dev, prev: dict | None) -> dict[str, Any]:
         "faults": st["faults"],
         "resets": st["resets"],
         "clients": st["clients"],
+        "clients.list": _clients(dev),
         "firmware_version": "%d.%d" % p.fw_version,
         "isa_version": "%d.%d" % p.isa_version,
         "libnpu_version": ".".join(map(str, npu.version())),
@@ -102,6 +125,8 @@ def query(fields: list[str] | None = None, devices: list[int] | None = None,
 
 
 def _fmt(v: Any) -> str:
+    if isinstance(v, list):  # clients.list
+        return " ".join(f"{c['pid']}/{c['id']}/{c['jobs']}/{c['memory']}" for c in v)
     return "N/A" if v is None else str(v)
 
 
