@@ -34,21 +34,22 @@ void drv_cq_times_fini(struct npu_cqueue *cq)
 	cq->jtimes = NULL;
 }
 
-/* Copies slot `t` if it holds job `seqno` (the device may be rewriting it meanwhile). */
+/* Copies slot `t` if it holds job `seqno` (the device may be rewriting it meanwhile: its
+ * release stores invalidate `seqno` before any field changes, so acquire loads of the fields
+ * followed by an unchanged `seqno` mean a consistent copy). */
 static bool npu_slot_copy(const struct npu_hw_job_time *t, uint64_t seqno,
 			  struct npu_hw_job_time *out)
 {
 	if (__atomic_load_n(&t->seqno, __ATOMIC_ACQUIRE) != seqno)
 		return false;
-	out->start = __atomic_load_n(&t->start, __ATOMIC_RELAXED);
-	out->end = __atomic_load_n(&t->end, __ATOMIC_RELAXED);
-	out->cycles = __atomic_load_n(&t->cycles, __ATOMIC_RELAXED);
-	out->launches = __atomic_load_n(&t->launches, __ATOMIC_RELAXED);
-	out->ncores = __atomic_load_n(&t->ncores, __ATOMIC_RELAXED);
+	out->start = __atomic_load_n(&t->start, __ATOMIC_ACQUIRE);
+	out->end = __atomic_load_n(&t->end, __ATOMIC_ACQUIRE);
+	out->cycles = __atomic_load_n(&t->cycles, __ATOMIC_ACQUIRE);
+	out->launches = __atomic_load_n(&t->launches, __ATOMIC_ACQUIRE);
+	out->ncores = __atomic_load_n(&t->ncores, __ATOMIC_ACQUIRE);
 	for (uint32_t i = 0; i < NPU_HW_JOB_CORES; i++)
-		out->core_cycles[i] = __atomic_load_n(&t->core_cycles[i], __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&t->seqno, __ATOMIC_RELAXED) != seqno)
+		out->core_cycles[i] = __atomic_load_n(&t->core_cycles[i], __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&t->seqno, __ATOMIC_ACQUIRE) != seqno)
 		return false;
 	if (out->ncores > NPU_HW_JOB_CORES || out->end < out->start)
 		return false; /* not a record this driver can trust */

@@ -385,16 +385,17 @@ static void job_time_write(struct npu_hw *hw, struct sim_queue *q, uint32_t qi, 
 	}
 	t = (struct npu_hw_job_time *)(hw->mem + q->status + NPU_HW_JOB_TIMES_OFFSET) +
 	    seqno % NPU_HW_JOB_TIMES;
-	/* Field by field with atomics: the driver may be copying a slot it reads late. */
+	/* Field by field with atomics: the driver may be copying a slot it reads late. Release
+	 * stores keep `seqno = 0` ahead of every field, so a reader that saw a new field sees
+	 * the slot invalidated when it reads `seqno` again. */
 	__atomic_store_n(&t->seqno, 0, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&t->start, q->job_open ? q->job_start : hw->clock, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->end, hw->clock, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->cycles, q->job_cycles, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->launches, q->job_launches, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->ncores, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->start, q->job_open ? q->job_start : hw->clock, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->end, hw->clock, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->cycles, q->job_cycles, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->launches, q->job_launches, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->ncores, n, __ATOMIC_RELEASE);
 	for (uint32_t i = 0; i < NPU_HW_JOB_CORES; i++)
-		__atomic_store_n(&t->core_cycles[i], i < n ? q->job_core[i] : 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&t->core_cycles[i], i < n ? q->job_core[i] : 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&t->seqno, seqno, __ATOMIC_RELEASE);
 out:
 	q->job_open = false;

@@ -193,8 +193,9 @@ struct npu_hw_queue_status {
  * A job is the packets of a queue up to and including a FENCE. With NPU_QCTL_JOB_TIMES, when
  * the FENCE with seqno s executes, the device writes slot s % NPU_HW_JOB_TIMES of the array
  * at status + NPU_HW_JOB_TIMES_OFFSET, before it writes `fence`: first `seqno` = 0, then
- * every other field, then `seqno` = s (release). A reader copies the slot and accepts it if
- * `seqno` read before and after the copy is s. A job whose slot was reused before it was read
+ * every other field (release stores, each 8 or 4 bytes), then `seqno` = s (release). A
+ * reader copies the slot with acquire loads and accepts it if `seqno` read before and after
+ * the copy is s. A job whose slot was reused before it was read
  * has no times. A job that faulted reports the launches that completed before the fault. */
 #define NPU_HW_JOB_TIMES_OFFSET 4096u
 #define NPU_HW_JOB_TIMES        256u
