@@ -414,11 +414,6 @@ static void cp_commit(struct sim_engine *e, const struct cp_snap *s, const struc
 	q->head = s->head + r->consumed;
 	if (r->consumed)
 		progress(e);
-	if (r->consumed && r->kind != CP_FENCE && !q->job_open) {
-		/* The job's first packet is done: it started at the clock before its cycles. */
-		q->job_open = true;
-		q->job_start = hw->clock;
-	}
 	if (!st && r->kind != CP_NONE && r->kind != CP_WAIT)
 		sim_dbg(hw, "queue %u: status record 0x%llx is outside device memory", s->q,
 			(unsigned long long)q->status);
@@ -435,6 +430,11 @@ static void cp_commit(struct sim_engine *e, const struct cp_snap *s, const struc
 		raise_irq(hw, s->q);
 		break;
 	case CP_LAUNCH:
+		if (!q->job_open) {
+			/* Only launches take simulated time: the job starts with its first one. */
+			q->job_open = true;
+			q->job_start = hw->clock;
+		}
 		hw->clock += r->cycles;
 		q->job_cycles += r->cycles;
 		q->job_launches++;

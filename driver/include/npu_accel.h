@@ -448,7 +448,7 @@ struct npu_job_time {
 	uint32_t queue;       /* In: queue id */
 	uint32_t flags;       /* In: 0 */
 	uint64_t seqno;       /* In: the job's seqno, 1 .. the queue's last submitted */
-	uint64_t start_cycles; /* Out: device cycle clock when the job started */
+	uint64_t start_cycles; /* Out: device cycle clock when its first launch started */
 	uint64_t end_cycles;  /* Out: device cycle clock when it finished */
 	uint64_t cycles;      /* Out: sum over its launches of each launch's cycles */
 	uint32_t launches;    /* Out: launches of the job that completed */

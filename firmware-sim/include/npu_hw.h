@@ -203,7 +203,8 @@ struct npu_hw_queue_status {
 
 struct npu_hw_job_time {
 	uint64_t seqno;        /* the FENCE's seqno, written last */
-	uint64_t start;        /* device cycle clock when the job's first packet was done */
+	uint64_t start;        /* device cycle clock when the job's first launch started (the
+	                        * FENCE's time for a job without launches) */
 	uint64_t end;          /* device cycle clock when its FENCE executed */
 	uint64_t cycles;       /* sum over the job's launches of each launch's cycles */
 	uint32_t launches;     /* launches of the job that completed */

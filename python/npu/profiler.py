@@ -315,7 +315,8 @@ class Profile:
             ev.append({"ph": "X", "pid": pid, "tid": 1 + j.queue, "cat": j.kind,
                        "name": j.name, "ts": us(j.sim_start - base),
                        "dur": us(j.sim_end - j.sim_start), "args": args})
-            # A core's share of the job, from the job's start (cores start a launch together).
+            # A core's share of the job, from the job's start: its first launch, which every
+            # core starts together (exact for one launch; later launches are added on).
             for c, cyc in enumerate(j.core_cycles):
                 if cyc:
                     ev.append({"ph": "X", "pid": pid, "tid": 1000 + c, "cat": j.kind,

@@ -299,7 +299,7 @@ struct npu_job_info {
 	uint64_t device_end_ns;    /* [out] device clock when it finished */
 	/* (LIBNPU_0.1) The timing model's simulated clock (cycles at props.clock_khz), device-wide:
 	 * it advances by each launch's cycles as launches complete, one at a time. */
-	uint64_t device_start_cycles; /* [out] simulated clock when the job started */
+	uint64_t device_start_cycles; /* [out] simulated clock when its first launch started */
 	uint64_t device_end_cycles;   /* [out] simulated clock when it finished */
 	uint32_t device_launches;  /* [out] launches of the job that completed on the device */
 	uint32_t device_cores;     /* [out] valid entries of core_cycles */
