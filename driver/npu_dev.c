@@ -421,6 +421,7 @@ NPU_DRV_EXPORT int npu_drv_open(const char *node, uint32_t flags)
 	f->refs = 1;
 	f->fd = -1;
 	f->efd = -1;
+	f->pid = (int32_t)getpid();
 
 	pthread_mutex_lock(&g_dev_lock);
 	dev = g_devs[index];

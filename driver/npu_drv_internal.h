@@ -209,6 +209,9 @@ struct npu_cqueue {
 	uint64_t completed;         /* every job <= this has signalled */
 	uint32_t failed;            /* jobs signalled with a non-zero status */
 	int8_t jstatus[NPU_JOB_STATUS_HISTORY]; /* -errno of job s at s % HISTORY */
+	/* Simulated times of job s at s % NPU_JOB_TIME_HISTORY (seqno 0: none); NULL when the
+	 * device does not report them (hardware interface < 1.2). */
+	struct npu_hw_job_time *jtimes;
 	struct npu_list fops;       /* struct npu_fence_op of unfinished jobs, seqno order */
 
 	/* Watchdog (recovery_lock). */
@@ -369,6 +372,10 @@ struct npu_file {
 	uint64_t launch_timeout_us;
 	uint64_t max_insns;
 
+	int32_t pid;            /* the process that opened it */
+	uint64_t jobs;          /* atomic: jobs submitted */
+	uint64_t mem_bytes;     /* atomic: device memory of its live BO_CREATE buffers */
+
 	int banned;             /* atomic */
 	int efd;                /* atomic: event fd, -1 until GET_EVENTFD */
 	uint32_t nfences_held;  /* atomic: fence handles, for notifications */
@@ -407,6 +414,14 @@ void drv_cq_destroy(struct npu_file *f, struct npu_cqueue *cq);
 struct npu_cqueue *drv_cq_get(struct npu_file *f, uint32_t id); /* f->lock held; ref */
 void drv_cq_put(struct npu_file *f, struct npu_cqueue *cq);     /* f->lock held */
 uint64_t drv_cq_completed(struct npu_cqueue *cq);
+/* npu_jobtime.c: per-job simulated times (hardware interface 1.2). */
+bool drv_dev_has_job_times(const struct npu_device *dev);
+int drv_cq_times_init(struct npu_cqueue *cq);
+void drv_cq_times_fini(struct npu_cqueue *cq);
+/* Copies the device's records of jobs first..last into the history. hq->lock held. */
+void drv_cq_times_take(struct npu_cqueue *cq, uint64_t first, uint64_t last);
+/* The times of completed job `seqno`: 0, -EAGAIN (not completed) or -ENOENT. */
+int drv_cq_job_time(struct npu_cqueue *cq, uint64_t seqno, struct npu_hw_job_time *out);
 uint64_t drv_cq_last_seqno(struct npu_cqueue *cq);
 int drv_cq_submit(struct npu_cqueue *cq, const uint8_t *cmds, uint32_t size,
 		  struct npu_fence *const *fences, uint32_t flags, uint64_t *seqno);

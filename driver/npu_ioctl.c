@@ -30,6 +30,15 @@ static uint64_t npu_eff(uint64_t client, uint64_t device)
 }
 
 /* ---- GET_PARAM / SET_PARAM ----------------------------------------------------------------- */
+static uint32_t npu_files_count(struct npu_device *dev)
+{
+	uint32_t n = 0;
+
+	for (const struct npu_list *it = dev->files.next; it != &dev->files; it = it->next)
+		n++;
+	return n;
+}
+
 static int npu_ioctl_get_param(struct npu_file *f, void *uarg)
 {
 	struct npu_device *dev = f->dev;
@@ -108,6 +117,11 @@ static int npu_ioctl_get_param(struct npu_file *f, void *uarg)
 	case NPU_PARAM_MAX_INSNS:
 		args.value = npu_eff(__atomic_load_n(&f->max_insns, __ATOMIC_RELAXED),
 				     __atomic_load_n(&dev->max_insns, __ATOMIC_RELAXED));
+		break;
+	case NPU_PARAM_NUM_CLIENTS:
+		pthread_mutex_lock(&dev->lock);
+		args.value = npu_files_count(dev);
+		pthread_mutex_unlock(&dev->lock);
 		break;
 	case NPU_PARAM_BAN_THRESHOLD:
 		args.value = __atomic_load_n(&dev->ban_threshold, __ATOMIC_RELAXED);
@@ -201,6 +215,7 @@ static int npu_ioctl_bo_create(struct npu_file *f, void *uarg)
 	args.handle = bo->handle;
 	args.dev_addr = bo->dev_addr;
 	args.mmap_offset = bo->mmap_offset;
+	__atomic_fetch_add(&f->mem_bytes, bo->size, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&f->lock);
 	memcpy(uarg, &args, sizeof(args));
 	return 0;
@@ -287,6 +302,7 @@ static int npu_ioctl_bo_free(struct npu_file *f, void *uarg)
 {
 	struct npu_bo_free args;
 	struct npu_bo *bo;
+	uint64_t size;
 	int ret;
 
 	memcpy(&args, uarg, sizeof(args));
@@ -302,7 +318,10 @@ static int npu_ioctl_bo_free(struct npu_file *f, void *uarg)
 		return -ENOENT;
 	}
 	drv_bo_reap(f);
+	size = bo->flags & NPU_BO_USERPTR ? 0 : bo->size;
 	ret = drv_bo_free(f, bo);
+	if (!ret)
+		__atomic_fetch_sub(&f->mem_bytes, size, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&f->lock);
 	return ret;
 }
@@ -621,6 +640,7 @@ static int npu_ioctl_submit(struct npu_file *f, void *uarg)
 			drv_fence_put(f->dev, fences[i]);
 		goto err_put_queue;
 	}
+	__atomic_fetch_add(&f->jobs, 1, __ATOMIC_RELAXED);
 	drv_cq_put(f, cq);
 	pthread_mutex_unlock(&f->lock);
 	free(fences);
@@ -1158,6 +1178,88 @@ static int npu_ioctl_inject(struct npu_file *f, void *uarg)
 	return 0;
 }
 
+/* ---- JOB_TIME, CLIENT_INFO (uapi 1.2) ------------------------------------------------------ */
+static int npu_ioctl_job_time(struct npu_file *f, void *uarg)
+{
+	struct npu_job_time args;
+	struct npu_hw_job_time t;
+	struct npu_cqueue *cq;
+	uint64_t last;
+	int ret;
+
+	memcpy(&args, uarg, sizeof(args));
+	if (args.flags) {
+		npu_dbg("job_time: invalid flags 0x%x", args.flags);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&f->lock);
+	cq = drv_cq_get(f, args.queue);
+	pthread_mutex_unlock(&f->lock);
+	if (!cq) {
+		npu_dbg("job_time: invalid queue %u", args.queue);
+		return -ENOENT;
+	}
+	last = drv_cq_last_seqno(cq);
+	if (!args.seqno || args.seqno > last) {
+		npu_dbg("job_time: seqno %llu was never submitted on queue %u (last %llu)",
+			(unsigned long long)args.seqno, args.queue, (unsigned long long)last);
+		ret = -EINVAL;
+	} else {
+		ret = drv_cq_job_time(cq, args.seqno, &t);
+		if (ret)
+			npu_dbg("job_time: queue %u seqno %llu: %s", args.queue,
+				(unsigned long long)args.seqno,
+				ret == -EAGAIN ? "not completed" : "no device times");
+	}
+	pthread_mutex_lock(&f->lock);
+	drv_cq_put(f, cq);
+	pthread_mutex_unlock(&f->lock);
+	if (ret)
+		return ret;
+	args.start_cycles = t.start;
+	args.end_cycles = t.end;
+	args.cycles = t.cycles;
+	args.launches = t.launches;
+	args.ncores = t.ncores;
+	memcpy(args.core_cycles, t.core_cycles, sizeof(args.core_cycles));
+	memcpy(uarg, &args, sizeof(args));
+	return 0;
+}
+
+static int npu_ioctl_client_info(struct npu_file *f, void *uarg)
+{
+	struct npu_device *dev = f->dev;
+	struct npu_client_info args;
+	struct npu_list *it;
+	uint32_t i = 0;
+
+	memcpy(&args, uarg, sizeof(args));
+	if (args.flags) {
+		npu_dbg("client_info: invalid flags 0x%x", args.flags);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&dev->lock);
+	for (it = dev->files.next; it != &dev->files && i < args.index; it = it->next)
+		i++;
+	if (it == &dev->files) {
+		pthread_mutex_unlock(&dev->lock);
+		npu_dbg("client_info: index %u >= %u open clients", args.index, i);
+		return -ENOENT;
+	}
+	{
+		const struct npu_file *c = npu_container_of(it, struct npu_file, link);
+
+		args.flags = c == f ? NPU_CLIENT_INFO_SELF : 0;
+		args.pid = c->pid;
+		args.client_id = (uint32_t)c->fd;
+		args.jobs = __atomic_load_n(&c->jobs, __ATOMIC_RELAXED);
+		args.mem_bytes = __atomic_load_n(&c->mem_bytes, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	memcpy(uarg, &args, sizeof(args));
+	return 0;
+}
+
 /* ---- Dispatch ----------------------------------------------------------------------------- */
 struct npu_ioctl_desc {
 	uint32_t request;
@@ -1190,6 +1292,8 @@ static const struct npu_ioctl_desc npu_ioctls[] = {
 	NPU_IOCTL_DEF(NPU_IOCTL_RESET_STATUS, npu_ioctl_reset_status),
 	NPU_IOCTL_DEF(NPU_IOCTL_BO_USERPTR, npu_ioctl_bo_userptr),
 	NPU_IOCTL_DEF(NPU_IOCTL_INJECT, npu_ioctl_inject),
+	NPU_IOCTL_DEF(NPU_IOCTL_JOB_TIME, npu_ioctl_job_time),
+	NPU_IOCTL_DEF(NPU_IOCTL_CLIENT_INFO, npu_ioctl_client_info),
 };
 
 int drv_ioctl_dispatch(struct npu_file *f, uint32_t request, void *arg)

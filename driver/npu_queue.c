@@ -160,7 +160,8 @@ void drv_cq_program(struct npu_cqueue *cq)
 	npu_qwr32(dev, q, NPU_QREG_TAIL, head);
 	cq->tail = head;
 	cq->ring_end[drv_cq_last_seqno(cq) % NPU_RING_SLOTS] = head;
-	npu_qwr32(dev, q, NPU_QREG_CONTROL, NPU_QCTL_ENABLE);
+	npu_qwr32(dev, q, NPU_QREG_CONTROL,
+		  NPU_QCTL_ENABLE | (cq->jtimes ? NPU_QCTL_JOB_TIMES : 0));
 	pthread_mutex_lock(&dev->lock);
 	npu_wr32(dev, NPU_REG_IRQ_ACK, 1u << q);
 	dev->irq_mask |= 1u << q;
@@ -188,6 +189,9 @@ int drv_cq_create(struct npu_file *f, uint32_t type, uint32_t priority, struct n
 	npu_list_init(&cq->fops);
 	pthread_mutex_init(&cq->ring_lock, NULL);
 
+	ret = drv_cq_times_init(cq);
+	if (ret)
+		goto err_free;
 	ret = drv_mem_alloc(dev, NPU_RING_SIZE, &cq->ring_phys);
 	if (ret)
 		goto err_free;
@@ -241,6 +245,7 @@ err_unlock:
 err_free_ring:
 	drv_mem_free(dev, cq->ring_phys, NPU_RING_SIZE);
 err_free:
+	drv_cq_times_fini(cq);
 	pthread_mutex_destroy(&cq->ring_lock);
 	free(cq);
 	return ret;
@@ -256,6 +261,7 @@ static void npu_cq_free(struct npu_cqueue *cq)
 		drv_fence_put(cq->file->dev, op->fence);
 		free(op);
 	}
+	drv_cq_times_fini(cq);
 	pthread_mutex_destroy(&cq->ring_lock);
 	free(cq);
 }
@@ -329,6 +335,7 @@ static void npu_cq_complete(struct npu_cqueue *cq, uint64_t fence, struct npu_li
 		if (*job_status(cq, s))
 			cq->failed++;
 	drv_pub_completed(cq->file->dev->pub, fence - cq->completed, fence == last);
+	drv_cq_times_take(cq, cq->completed + 1, fence);
 	cq->completed = fence;
 	while (!npu_list_empty(&cq->fops)) {
 		struct npu_fence_op *op = npu_container_of(cq->fops.next, struct npu_fence_op, link);

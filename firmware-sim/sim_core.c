@@ -63,7 +63,7 @@ static void core_run(struct sim_core *c, struct sim_launch *l)
 	c->mmu.root = l->pt_root;
 	c->cycles = 0;
 	for (;;) {
-		uint64_t pid;
+		uint64_t pid, before;
 
 		if (__atomic_load_n(&l->abort, __ATOMIC_ACQUIRE))
 			break;
@@ -79,8 +79,12 @@ static void core_run(struct sim_core *c, struct sim_launch *l)
 			sim_launch_trap(l, &f);
 			break;
 		}
+		before = c->cycles;
 		if (sim_exec_instance(c, l, pid))
 			break;
+		/* The timing model's schedule, not the host's: deterministic per-core cycles. */
+		__atomic_fetch_add(&l->core_cycles[pid % c->hw->cfg.cores], c->cycles - before,
+				   __ATOMIC_RELAXED);
 	}
 	sim_exec_thread_done();
 }
@@ -151,7 +155,8 @@ static bool cancelled(struct npu_hw *hw)
 }
 
 int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_t pt_root,
-		   struct sim_fault *f, uint64_t *cycles)
+		   struct sim_fault *f, uint64_t *cycles, uint64_t *core_cycles,
+		   uint32_t ncore_out)
 {
 	struct sim_mmu *m = &hw->cores[0].mmu;
 	struct sim_launch *l;
@@ -193,7 +198,9 @@ int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_
 	l = calloc(1, sizeof(*l));
 	raw = malloc(bytes);
 	code = malloc((uint64_t)p->code_words * sizeof(*code));
-	if (!l || !raw || !code) {
+	if (l)
+		l->core_cycles = calloc(hw->cfg.cores, sizeof(uint64_t));
+	if (!l || !raw || !code || !l->core_cycles) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -266,7 +273,6 @@ int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_
 	if (total == 1 || hw->cfg.cores == 1) {
 		/* Nothing to share out: run inline on the command processor, as core 0. */
 		core_run(&hw->cores[0], l);
-		*cycles = hw->cores[0].cycles;
 	} else {
 		pthread_mutex_lock(&hw->core_lock);
 		hw->launch = l;
@@ -277,10 +283,15 @@ int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_
 			pthread_cond_wait(&hw->done_cond, &hw->core_lock);
 		hw->launch = NULL;
 		pthread_mutex_unlock(&hw->core_lock);
-		*cycles = 0;
-		for (uint32_t i = 0; i < hw->cfg.cores; i++)
-			if (hw->cores[i].cycles > *cycles)
-				*cycles = hw->cores[i].cycles;
+	}
+	*cycles = 0;
+	for (uint32_t i = 0; i < hw->cfg.cores; i++) {
+		uint64_t v = __atomic_load_n(&l->core_cycles[i], __ATOMIC_RELAXED);
+
+		if (v > *cycles)
+			*cycles = v;
+		if (i < ncore_out)
+			core_cycles[i] = v;
 	}
 
 	pthread_mutex_lock(&hw->lock);
@@ -303,6 +314,8 @@ out_sync:
 out:
 	free(code);
 	free(raw);
+	if (l)
+		free(l->core_cycles);
 	free(l);
 	return ret;
 }

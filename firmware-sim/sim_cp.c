@@ -33,6 +33,7 @@ struct cp_result {
 	bool interrupted;       /* stopped early by the engine's cancel flag */
 	uint64_t seqno;
 	uint64_t cycles;
+	uint64_t core_cycles[NPU_HW_JOB_CORES];
 	struct sim_fault fault;
 };
 
@@ -312,7 +313,8 @@ static void cp_exec(struct sim_engine *e, const struct cp_snap *s, struct cp_res
 			cp_fault(r, NPU_TRAP_BAD_LAUNCH, 0, NPU_FAULT_DEVICE_ERROR);
 			return;
 		}
-		ret = sim_launch_run(hw, &pkt.launch, s->pt, &r->fault, &r->cycles);
+		ret = sim_launch_run(hw, &pkt.launch, s->pt, &r->fault, &r->cycles, r->core_cycles,
+				     NPU_HW_JOB_CORES);
 		if (ret == 0) {
 			r->kind = CP_LAUNCH;
 		} else if (ret == 1) {
@@ -367,6 +369,41 @@ void sim_fence_notify(struct npu_hw *hw)
 	fence_event(hw);
 }
 
+/* Writes the finished job's simulated times into its slot (NPU_QCTL_JOB_TIMES), then starts
+ * the next job. Lock held; before the FENCE's seqno is published. */
+static void job_time_write(struct npu_hw *hw, struct sim_queue *q, uint32_t qi, uint64_t seqno)
+{
+	struct npu_hw_job_time *t;
+	uint32_t n = hw->cfg.cores < NPU_HW_JOB_CORES ? hw->cfg.cores : NPU_HW_JOB_CORES;
+
+	if (!q->job_times)
+		goto out;
+	if ((q->status & 7) || !sim_range_ok(q->status, NPU_HW_STATUS_AREA, hw->mem_size)) {
+		sim_dbg(hw, "queue %u: status area 0x%llx is outside device memory", qi,
+			(unsigned long long)q->status);
+		goto out;
+	}
+	t = (struct npu_hw_job_time *)(hw->mem + q->status + NPU_HW_JOB_TIMES_OFFSET) +
+	    seqno % NPU_HW_JOB_TIMES;
+	/* Field by field with atomics: the driver may be copying a slot it reads late. Release
+	 * stores keep `seqno = 0` ahead of every field, so a reader that saw a new field sees
+	 * the slot invalidated when it reads `seqno` again. */
+	__atomic_store_n(&t->seqno, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->start, q->job_open ? q->job_start : hw->clock, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->end, hw->clock, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->cycles, q->job_cycles, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->launches, q->job_launches, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->ncores, n, __ATOMIC_RELEASE);
+	for (uint32_t i = 0; i < NPU_HW_JOB_CORES; i++)
+		__atomic_store_n(&t->core_cycles[i], i < n ? q->job_core[i] : 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->seqno, seqno, __ATOMIC_RELEASE);
+out:
+	q->job_open = false;
+	q->job_cycles = 0;
+	q->job_launches = 0;
+	memset(q->job_core, 0, sizeof(q->job_core));
+}
+
 /* Applies a packet's result: HEAD, status record, interrupt. Called with the lock held. */
 static void cp_commit(struct sim_engine *e, const struct cp_snap *s, const struct cp_result *r)
 {
@@ -393,6 +430,16 @@ static void cp_commit(struct sim_engine *e, const struct cp_snap *s, const struc
 		raise_irq(hw, s->q);
 		break;
 	case CP_LAUNCH:
+		if (!q->job_open) {
+			/* Only launches take simulated time: the job starts with its first one. */
+			q->job_open = true;
+			q->job_start = hw->clock;
+		}
+		hw->clock += r->cycles;
+		q->job_cycles += r->cycles;
+		q->job_launches++;
+		for (uint32_t i = 0; i < NPU_HW_JOB_CORES; i++)
+			q->job_core[i] += r->core_cycles[i];
 		if (st) {
 			st->cycles = r->cycles;
 			st->launches++;
@@ -400,6 +447,7 @@ static void cp_commit(struct sim_engine *e, const struct cp_snap *s, const struc
 		break;
 	case CP_FENCE:
 		q->skipping = false;
+		job_time_write(hw, q, s->q, r->seqno);
 		if (st)
 			__atomic_store_n(&st->fence, r->seqno, __ATOMIC_RELEASE);
 		raise_irq(hw, s->q);

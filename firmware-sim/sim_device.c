@@ -189,7 +189,7 @@ static uint32_t queue_rd(struct npu_hw *hw, uint32_t qi, uint32_t reg)
 	case NPU_QREG_PT_HI:     return (uint32_t)(q->pt >> 32);
 	case NPU_QREG_STATUS_LO: return (uint32_t)q->status;
 	case NPU_QREG_STATUS_HI: return (uint32_t)(q->status >> 32);
-	case NPU_QREG_CONTROL:   return q->ctrl;
+	case NPU_QREG_CONTROL:   return q->ctrl | (q->job_times ? NPU_QCTL_JOB_TIMES : 0);
 	case NPU_QREG_STATE:     return queue_state(hw, qi);
 	case NPU_QREG_PRIORITY:  return q->priority;
 	case NPU_QREG_ENGINE:    return q->engine;
@@ -255,8 +255,13 @@ static void queue_wr(struct npu_hw *hw, uint32_t qi, uint32_t reg, uint32_t v)
 			q->ctrl = 0;
 			cp_cancel_wait(hw, (int)qi);
 			q->faulted = q->stuck = q->skipping = q->waiting = false;
+			q->job_times = q->job_open = false;
+			q->job_cycles = q->job_launches = 0;
+			memset(q->job_core, 0, sizeof(q->job_core));
 			return;
 		}
+		if (v & NPU_QCTL_JOB_TIMES)
+			q->job_times = true;
 		if ((v & NPU_QCTL_KILL) && (q->ctrl & NPU_QCTL_ENABLE)) {
 			struct sim_engine *e = &hw->eng[q->engine];
 

@@ -184,6 +184,7 @@ struct sim_launch {
 	int kill;                       /* atomic, set before abort by NPU_QCTL_KILL: the core that
 	                                 * sees it reports NPU_TRAP_WATCHDOG where it is */
 	struct sim_fault fault;         /* written by the winner only */
+	uint64_t *core_cycles;          /* atomic: per timing-model core (pid % cores) */
 	bool sync_ok;                   /* total <= cores: barrier and sem.wait allowed */
 	struct sim_sync sync;
 };
@@ -208,10 +209,12 @@ void sim_launch_trap(struct sim_launch *l, const struct sim_fault *f);
 void sim_exec_thread_done(void);
 uint64_t sim_now_ns(void);
 
-/* Runs a LAUNCH packet to completion. Returns 0 (done, *cycles set), 1 (fault in *f) or
- * -ECANCELED (reset / disable / destroy; nothing to report). */
+/* Runs a LAUNCH packet to completion. Returns 0 (done, *cycles set: the maximum over cores,
+ * and core_cycles[0 .. ncore_out) the first cores' cycles), 1 (fault in *f) or -ECANCELED
+ * (reset / disable / destroy; nothing to report). */
 int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_t pt_root,
-		   struct sim_fault *f, uint64_t *cycles);
+		   struct sim_fault *f, uint64_t *cycles, uint64_t *core_cycles,
+		   uint32_t ncore_out);
 int sim_cores_start(struct npu_hw *hw);
 void sim_cores_stop(struct npu_hw *hw);
 
@@ -230,6 +233,13 @@ struct sim_queue {
 	bool stuck;             /* the fault left no packet boundary to resume from */
 	bool skipping;          /* after RESUME: skip packets up to the next FENCE */
 	bool waiting;           /* at a WAIT whose fence is not reached; cleared by fence events */
+	/* Simulated time of the job in progress (NPU_QCTL_JOB_TIMES). */
+	bool job_times;         /* NPU_QCTL_JOB_TIMES was set with ENABLE */
+	bool job_open;          /* a packet of the job is done: job_start is set */
+	uint32_t job_launches;
+	uint64_t job_start;
+	uint64_t job_cycles;
+	uint64_t job_core[NPU_HW_JOB_CORES];
 };
 
 /* A command processor: the compute engine runs every packet, the copy engine all but LAUNCH. */
@@ -274,6 +284,7 @@ struct npu_hw {
 	struct sim_launch *cur_launch;  /* launch in flight, for aborts */
 	uint64_t fence_gen;             /* bumped by every fence event (SIGNAL, FENCE_NOTIFY) */
 	uint32_t ts_hi;                 /* TIMESTAMP_HI latched by a read of TIMESTAMP_LO */
+	uint64_t clock;                 /* device cycle clock (npu_hw.h "Simulated time") */
 	/* fault injection (NPU_REG_INJECT) */
 	uint32_t inj_lost_irq;
 	uint32_t inj_reset_fail;

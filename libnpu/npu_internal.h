@@ -20,6 +20,8 @@ struct npu_alloc {
 
 /* What libnpu knows about each submitted job: names faults, feeds events and profilers. */
 #define NPUI_JOB_HISTORY 4096
+enum { NPUI_SIM_UNKNOWN = 0, NPUI_SIM_VALID = 1, NPUI_SIM_NONE = 2 };
+
 struct npui_job {
 	uint64_t id;               /* global job id, 0 = slot unused */
 	uint64_t seqno;            /* fence value on its queue */
@@ -32,6 +34,11 @@ struct npui_job {
 	uint64_t submit_ns;
 	uint64_t complete_ns;      /* 0 until seen complete */
 	bool device_clock;         /* the device stamps it into dev->ts.host[id % N] */
+	uint8_t sim_state;         /* NPUI_SIM_*: its simulated times (driver uapi >= 1.2) */
+	uint32_t sim_launches;
+	uint32_t sim_ncores;
+	uint64_t sim_start, sim_end, sim_cycles;
+	uint64_t sim_core[NPU_JOB_MAX_CORES];
 	char name[64];
 };
 

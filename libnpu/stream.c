@@ -130,6 +130,7 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 	job->submit_ns = now;
 	job->complete_ns = 0;
 	job->faulted = 0;
+	job->sim_state = NPUI_SIM_UNKNOWN;
 	dev->jobs[job->id % NPUI_JOB_HISTORY] = *job;
 	q->job_ids[s.seqno % NPUI_JOB_HISTORY] = job->id;
 	if (!dev->outstanding++)
@@ -139,6 +140,34 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 }
 
 /* ---- Completion and faults ------------------------------------------------------------ */
+
+/* Fetches the simulated times of completed job j from the driver, once (dev->lock held). */
+static void sim_fetch(struct npu_device *dev, struct npui_job *j)
+{
+	struct npu_job_time t = { .queue = j->queue, .seqno = j->seqno };
+	int ret;
+
+	if (j->sim_state != NPUI_SIM_UNKNOWN)
+		return;
+	if (dev->uapi < 0x10002) {
+		j->sim_state = NPUI_SIM_NONE;
+		return;
+	}
+	ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_JOB_TIME, &t);
+	if (ret == -EAGAIN)
+		return; /* not complete yet: ask again later */
+	if (ret) {
+		j->sim_state = NPUI_SIM_NONE;
+		return;
+	}
+	j->sim_state = NPUI_SIM_VALID;
+	j->sim_start = t.start_cycles;
+	j->sim_end = t.end_cycles;
+	j->sim_cycles = t.cycles;
+	j->sim_launches = t.launches;
+	j->sim_ncores = t.ncores < NPU_JOB_MAX_CORES ? t.ncores : NPU_JOB_MAX_CORES;
+	memcpy(j->sim_core, t.core_cycles, sizeof(j->sim_core));
+}
 
 /* The queue's fence reached `completed`: stamp the jobs that finished (dev->lock held). */
 static void note_completed(struct npu_device *dev, struct npui_queue *q, uint64_t completed)
@@ -152,6 +181,10 @@ static void note_completed(struct npu_device *dev, struct npui_queue *q, uint64_
 		struct npui_job *j = job_of(dev, q, s);
 		if (j && !j->complete_ns)
 			j->complete_ns = now;
+		/* Profilers read jobs later: keep their device times before the driver drops
+		 * them (it keeps the last 1024 of a queue). */
+		if (j && dev->watch.tracing)
+			sim_fetch(dev, j);
 	}
 	n = completed - q->completed;
 	dev->jobs_completed += n;
@@ -535,6 +568,17 @@ npu_result_t npu_device_get_job(npu_device_t *dev, uint64_t id, struct npu_job_i
 	full.complete_ns = j->complete_ns;
 	full.queue = j->queue;
 	full.seqno = j->seqno;
+	if (j->complete_ns)
+		sim_fetch(dev, j);
+	if (j->sim_state == NPUI_SIM_VALID) {
+		full.flags |= NPU_JOB_F_DEVICE_TIME | NPU_JOB_F_SIM_CLOCK;
+		full.device_cycles = j->sim_cycles;
+		full.device_start_cycles = j->sim_start;
+		full.device_end_cycles = j->sim_end;
+		full.device_launches = j->sim_launches;
+		full.device_cores = j->sim_ncores;
+		memcpy(full.core_cycles, j->sim_core, sizeof(full.core_cycles));
+	}
 	if (j->device_clock && j->complete_ns && dev->ts.host) {
 		uint64_t t0 = dev->ts.host[(id % NPUI_JOB_HISTORY) * 2];
 		uint64_t t1 = dev->ts.host[(id % NPUI_JOB_HISTORY) * 2 + 1];
@@ -577,8 +621,14 @@ npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *st
 		if (q->completed < q->last_seqno)
 			poll_queue(dev, q);
 	now = npui_now_ns();
-	/* The client count needs a driver query that the ABI does not have yet. */
 	full.flags = NPU_STATS_MEM | NPU_STATS_CLIENT;
+	if (dev->uapi >= 0x10002) {
+		struct npu_get_param nc = { .param = NPU_PARAM_NUM_CLIENTS };
+		if (npu_drv_ioctl(dev->fd, NPU_IOCTL_GET_PARAM, &nc) == 0) {
+			full.flags |= NPU_STATS_CLIENTS;
+			full.clients = (uint32_t)nc.value;
+		}
+	}
 	if (dev->uapi >= 0x10001) {
 		struct npu_reset_status rs = { 0 };
 		if (npu_drv_ioctl(dev->fd, NPU_IOCTL_RESET_STATUS, &rs) == 0) {
@@ -599,6 +649,44 @@ npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *st
 	n = stats->struct_size < sizeof(full) ? stats->struct_size : (uint32_t)sizeof(full);
 	full.struct_size = n;
 	memcpy(stats, &full, n);
+	return NPU_SUCCESS;
+}
+
+npu_result_t npu_device_get_client(npu_device_t *dev, uint32_t index,
+				   struct npu_client_stats *info)
+{
+	struct npu_client_stats full;
+	struct npu_client_info ci = { .index = index };
+	uint32_t n;
+	int err;
+
+	npui_clear_error();
+	if (!dev || !info)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_get_client: NULL argument");
+	if (info->struct_size < offsetof(struct npu_client_stats, flags))
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_device_get_client: struct_size %u too small",
+				      info->struct_size);
+	if (dev->uapi < 0x10002)
+		return npui_set_error(NPU_ERROR_NOT_SUPPORTED,
+				      "npu_device_get_client: the driver (uapi %u.%u) does not list "
+				      "clients (needs 1.2)", dev->uapi >> 16, dev->uapi & 0xffff);
+	err = npu_drv_ioctl(dev->fd, NPU_IOCTL_CLIENT_INFO, &ci);
+	if (err == -ENOENT)
+		return npui_set_error(NPU_ERROR_NOT_FOUND,
+				      "npu_device_get_client: no client %u (the device has fewer)",
+				      index);
+	if (err)
+		return npui_set_error(err, "CLIENT_INFO %u failed: %s", index, strerror(-err));
+	memset(&full, 0, sizeof(full));
+	full.flags = ci.flags & NPU_CLIENT_INFO_SELF ? NPU_CLIENT_SELF : 0;
+	full.pid = ci.pid;
+	full.id = ci.client_id;
+	full.jobs = ci.jobs;
+	full.mem_bytes = ci.mem_bytes;
+	n = info->struct_size < sizeof(full) ? info->struct_size : (uint32_t)sizeof(full);
+	full.struct_size = n;
+	memcpy(info, &full, n);
 	return NPU_SUCCESS;
 }
 
@@ -1039,6 +1127,31 @@ npu_result_t npu_event_synchronize(npu_event_t *event, int64_t timeout_ns)
 	return ret;
 }
 
+/* Simulated cycles of the launches between two complete events of one stream's queue: the
+ * sum over its jobs after `start` up to `end` (dev->lock held). False when the driver does
+ * not report them for one of those jobs, or the events are on different queues. */
+static bool sim_between(struct npu_device *dev, const struct npu_event *start,
+			const struct npu_event *end, uint64_t *cycles)
+{
+	uint64_t sum = 0;
+
+	if (start->queue != end->queue || end->seqno < start->seqno ||
+	    end->seqno - start->seqno > NPUI_JOB_HISTORY || dev->uapi < 0x10002)
+		return false;
+	for (uint64_t s = start->seqno + 1; s <= end->seqno; s++) {
+		struct npui_job *j = job_of(dev, end->queue, s);
+
+		if (!j)
+			return false;
+		sim_fetch(dev, j);
+		if (j->sim_state != NPUI_SIM_VALID)
+			return false;
+		sum += j->sim_cycles;
+	}
+	*cycles = sum;
+	return true;
+}
+
 npu_result_t npu_event_elapsed(npu_event_t *start, npu_event_t *end, struct npu_elapsed *out)
 {
 	struct npu_elapsed full;
@@ -1082,6 +1195,13 @@ npu_result_t npu_event_elapsed(npu_event_t *start, npu_event_t *end, struct npu_
 	if (ret == NPU_SUCCESS) {
 		full.flags = NPU_ELAPSED_HOST;
 		full.host_ns = (int64_t)(end->host_ns - start->host_ns);
+		if (sim_between(dev, start, end, &full.device_cycles)) {
+			full.flags |= NPU_ELAPSED_DEVICE;
+			full.device_ns = dev->props.clock_khz
+				? (uint64_t)((unsigned __int128)full.device_cycles * 1000000u /
+					     dev->props.clock_khz)
+				: 0;
+		}
 	}
 	pthread_mutex_unlock(&dev->lock);
 	if (ret)

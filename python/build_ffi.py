@@ -204,6 +204,8 @@ npu_result_t npu_graph_get_info(npu_graph_t *graph, struct npu_graph_info *info)
 #define NPU_JOB_F_FAULTED ...
 #define NPU_JOB_F_DEVICE_TIME ...
 #define NPU_JOB_F_DEVICE_CLOCK ...
+#define NPU_JOB_F_SIM_CLOCK ...
+#define NPU_JOB_MAX_CORES ...
 struct npu_job_info {
     uint32_t struct_size;
     uint32_t kind;
@@ -220,6 +222,11 @@ struct npu_job_info {
     uint64_t seqno;
     uint64_t device_start_ns;
     uint64_t device_end_ns;
+    uint64_t device_start_cycles;
+    uint64_t device_end_cycles;
+    uint32_t device_launches;
+    uint32_t device_cores;
+    uint64_t core_cycles[16];
     ...;
 };
 npu_result_t npu_device_set_tracing(npu_device_t *dev, int enable);
@@ -246,6 +253,18 @@ struct npu_device_stats {
     ...;
 };
 npu_result_t npu_device_get_stats(npu_device_t *dev, struct npu_device_stats *stats);
+#define NPU_CLIENT_SELF ...
+struct npu_client_stats {
+    uint32_t struct_size;
+    uint32_t flags;
+    int32_t pid;
+    uint32_t id;
+    uint64_t jobs;
+    uint64_t mem_bytes;
+    ...;
+};
+npu_result_t npu_device_get_client(npu_device_t *dev, uint32_t index,
+                                   struct npu_client_stats *info);
 
 #define NPU_SYSDEV_BUSY ...
 struct npu_system_device {

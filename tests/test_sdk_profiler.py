@@ -11,6 +11,22 @@ import npu
 from kernels import VADD
 
 
+SIM_PID = 300  # process "npu:0 device (simulated)"
+
+# n iterations of two one-cycle-class instructions: cycles grow with n.
+LOOP = """
+.kernel spin
+.arg n i64
+.sram 8
+    ldarg r1, n
+    li    r2, 0
+top:
+    addi  r2, r2, 1
+    blt   r2, r1, top
+    halt
+"""
+
+
 @pytest.fixture(scope="module")
 def traced(dev, tmp_path_factory):
     d = tmp_path_factory.mktemp("prof")
@@ -48,8 +64,11 @@ def test_trace_format(traced):
             assert e["name"] in ("process_name", "thread_name", "process_sort_index",
                                  "thread_sort_index") and "args" in e
             continue
+        assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0
+        if e["pid"] == SIM_PID:
+            continue  # simulated time: its own axis, checked below
         # Microseconds from the start of the profile, inside the block's wall time.
-        assert isinstance(e["ts"], (int, float)) and 0 <= e["ts"] <= traced["wall_us"]
+        assert e["ts"] <= traced["wall_us"]
         if e["ph"] == "X":
             assert e["dur"] >= 0 and e["ts"] + e["dur"] <= traced["wall_us"] + 1
     named = {(e["pid"], e["tid"]) for e in evs if e["ph"] == "M" and e["name"] == "thread_name"}
@@ -143,3 +162,131 @@ def test_profile_without_outputs_and_no_overhead_outside(dev):
     assert p.trace()["traceEvents"]
     from npu import _core
     assert _core._tracer is None
+
+
+# ---- simulated device time ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def simulated(dev):
+    mod = dev.load(npu.assemble(LOOP))
+    s = npu.Stream()
+    cores = dev.num_cores
+    with npu.profile(summary=True, file=io.StringIO()) as prof:
+        mod.spin(1000)
+        mod.spin(1000)
+        mod.spin(3000)
+        mod.spin(1000, grid=2 * cores)
+        mod.spin(1000, stream=s)
+        s.synchronize()
+        dev.synchronize()
+    evs = prof.trace()["traceEvents"]
+    return dict(prof=prof, evs=evs, cores=cores, khz=dev.clock_khz,
+                sim=[e for e in evs if e["pid"] == SIM_PID and e["ph"] == "X"])
+
+
+def test_simulated_tracks_metadata(simulated):
+    evs, cores = simulated["evs"], simulated["cores"]
+    meta = {(e["tid"], e["name"]): e["args"] for e in evs
+            if e["ph"] == "M" and e["pid"] == SIM_PID}
+    assert meta[(0, "process_name")] == {"name": "npu:0 device (simulated)"}
+    assert (0, "process_sort_index") in meta
+    threads = {tid: a["name"] for (tid, n), a in meta.items() if n == "thread_name"}
+    assert threads[1] == "queue 0"
+    assert [threads[1000 + c] for c in range(min(cores, 16))] == \
+        [f"core {c}" for c in range(min(cores, 16))]
+    assert sum(1 for n in threads.values() if n.startswith("queue ")) == 2
+    for e in simulated["sim"]:
+        assert e["tid"] in threads and e["name"] == "spin" and e["cat"] == "launch"
+    info = simulated["prof"].trace()["otherData"]
+    assert "simulated" in info["device_time"] and "per core" in info["per_core"]
+
+
+def test_simulated_job_events(simulated):
+    khz = simulated["khz"]
+    us = lambda c: round(c * 1000.0 / khz, 3)  # noqa: E731
+    jobs = sorted((e for e in simulated["sim"] if e["tid"] < 1000),
+                  key=lambda e: e["args"]["job"])
+    assert len(jobs) == 5
+    cyc = [e["args"]["device_cycles"] for e in jobs]
+    # Same kernel, same data: same cycles; more iterations: more; the grid spreads evenly.
+    assert cyc[0] == cyc[1] == cyc[4] > 2000
+    assert cyc[2] > 2 * cyc[0]
+    assert cyc[3] == 2 * cyc[0]   # two instances per core, cores in parallel
+    base = min(e["args"]["start_cycles"] for e in jobs)
+    assert min(e["ts"] for e in jobs) == 0.0
+    for e in jobs:
+        a = e["args"]
+        assert e["ts"] == us(a["start_cycles"] - base)
+        assert e["dur"] == us(a["end_cycles"] - a["start_cycles"])
+        assert a["end_cycles"] - a["start_cycles"] >= a["device_cycles"]
+    # A queue runs its jobs one after the other on the device clock (jobs of different queues
+    # may interleave: the device serves queues packet by packet).
+    for tid in {e["tid"] for e in jobs}:
+        mine = sorted((e for e in jobs if e["tid"] == tid), key=lambda e: e["args"]["job"])
+        for a, b in zip(mine, mine[1:]):
+            assert b["args"]["start_cycles"] >= a["args"]["end_cycles"]
+    q0 = [e for e in jobs if e["tid"] == 1]
+    assert [e["args"]["job"] for e in q0] == sorted(e["args"]["job"] for e in q0)
+    assert len(q0) == 4
+
+
+def test_simulated_core_events_nest_in_their_job(simulated):
+    khz, cores = simulated["khz"], min(simulated["cores"], 16)
+    jobs = {e["args"]["job"]: e for e in simulated["sim"] if e["tid"] < 1000}
+    per_core = [e for e in simulated["sim"] if e["tid"] >= 1000]
+    by_job: dict = {}
+    for e in per_core:
+        by_job.setdefault(e["args"]["job"], []).append(e)
+        j = jobs[e["args"]["job"]]
+        assert e["ts"] == j["ts"] and e["ts"] + e["dur"] <= j["ts"] + j["dur"] + 1e-3
+        assert e["dur"] == round(e["args"]["cycles"] * 1000.0 / khz, 3)
+    order = sorted(jobs)
+    for jid in order[:3] + order[4:]:   # one program instance: core 0 only
+        (only,) = by_job[jid]
+        assert only["tid"] == 1000 and only["args"]["cycles"] == jobs[jid]["args"]["device_cycles"]
+    grid = by_job[order[3]]                 # 2 instances on every core
+    assert sorted(e["tid"] for e in grid) == [1000 + c for c in range(cores)]
+    assert {e["args"]["cycles"] for e in grid} == {jobs[order[3]]["args"]["device_cycles"]}
+    # A core's track never overlaps itself.
+    for c in range(cores):
+        mine = sorted((e for e in per_core if e["tid"] == 1000 + c), key=lambda e: e["ts"])
+        for a, b in zip(mine, mine[1:]):
+            assert b["ts"] >= a["ts"] + a["dur"] - 1e-3
+
+
+def test_summary_has_device_time(simulated):
+    prof, khz = simulated["prof"], simulated["khz"]
+    st = prof.kernel_stats()["spin"]
+    total = sum(e["args"]["device_cycles"] for e in simulated["sim"] if e["tid"] < 1000)
+    assert st["calls"] == 5 and st["cycles"] == total
+    assert st["device_us"] == pytest.approx(total * 1000.0 / khz)
+    lines = prof.summary().splitlines()
+    head = [ln for ln in lines if ln.startswith("kernel")][0].split()
+    row = [ln for ln in lines if ln.startswith("spin")][0].split()
+    assert head[-3:] == ["cycles", "device", "us"]
+    assert int(row[-2]) == total and float(row[-1]) == pytest.approx(total * 1000.0 / khz, 0.01)
+
+
+def test_event_elapsed_device_cycles(dev):
+    mod = dev.load(npu.assemble(LOOP))
+    e0, e1 = npu.Event(), npu.Event()
+
+    def run(n):
+        e0.record()
+        mod.spin(n)
+        e1.record()
+        e1.synchronize()
+        return e0.elapsed(e1)
+
+    a, b, c = run(1000), run(1000), run(2000)
+    assert a.device_cycles == b.device_cycles > 2000
+    assert c.device_cycles > a.device_cycles
+    assert a.device_s == pytest.approx(a.device_cycles / (dev.clock_khz * 1e3))
+    assert a.host_s > 0
+    # No work between two events: no device time passed.
+    e0.record()
+    e1.record()
+    e1.synchronize()
+    assert e0.elapsed(e1).device_cycles == 0
+    e0.close()
+    e1.close()

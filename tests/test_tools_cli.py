@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import npu
@@ -48,7 +49,30 @@ def test_smi_json_has_every_documented_field():
     assert dev["memory.free"] == dev["memory.total"] - dev["memory.used"]
     assert dev["isa_version"] == "%d.%d" % npu.Device(0).isa_version
     assert dev["libnpu_version"] == npu.__version__
-    assert dev["resets"] == 0 and dev["clients"] is None   # clients: not in the driver ABI
+    assert dev["resets"] == 0
+    # The tool's own process is the one client: its pid, its (few) jobs and memory.
+    assert dev["clients"] == 1
+    (me,) = dev["clients.list"]
+    assert set(me) == {"pid", "id", "jobs", "memory", "self"}
+    assert me["self"] is True and me["pid"] > 0 and me["pid"] != os.getpid()
+    assert me["jobs"] >= 0 and me["memory"] >= 0
+
+
+def test_smi_clients_in_process(dev):
+    """Inside a program: this process's client, with its jobs and memory."""
+    t = dev.asarray(np.arange(1 << 16, dtype=np.float32))
+    t.fill(2.0).numpy()  # a FILL job of the device
+    (row,) = npu.smi.query(["clients", "clients.list"], [0])
+    assert row["clients"] == len(row["clients.list"]) >= 1
+    mine = [c for c in row["clients.list"] if c["self"]]
+    assert len(mine) == 1 and mine[0]["pid"] == os.getpid()
+    assert mine[0]["jobs"] == dev.stats()["jobs_submitted"] > 0
+    assert mine[0]["memory"] >= t.nbytes
+    out = tool("npu-smi", "-q", "clients,clients.list", "--format", "csv",
+               "--noheader").stdout.strip()
+    count, listing = out.split(",")
+    pid, cid, jobs, mem = listing.split("/")
+    assert count == "1" and int(pid) > 0 and int(cid) >= 0 and int(jobs) >= 0 and int(mem) >= 0
 
 
 def test_smi_fields_are_documented():

@@ -70,7 +70,9 @@ extern "C" {
 #define NPU_PARAM_LAUNCH_TIMEOUT_US 17 /* this client's launch wall clock for timeout_us == 0 */
 #define NPU_PARAM_MAX_INSNS     18 /* this client's instruction budget for max_insns == 0 */
 #define NPU_PARAM_BAN_THRESHOLD 19 /* hangs after which a client is banned; 0 = never */
-#define NPU_PARAM_COUNT         20
+/* uapi 1.2 */
+#define NPU_PARAM_NUM_CLIENTS   20 /* open clients (files) of the device */
+#define NPU_PARAM_COUNT         21
 
 struct npu_get_param {
 	uint32_t param;     /* In: NPU_PARAM_* */
@@ -426,6 +428,47 @@ struct npu_inject {
 #define NPU_FAULT_CODE_DEVICE_LOST  0x102 /* the device was lost */
 #define NPU_FAULT_CODE_DEVICE_ERROR 0x103 /* internal device error (e.g. out of memory): retry */
 
+/* ==== uapi 1.2: simulated device time, clients ================================================ */
+
+/* ---- Job times -------------------------------------------------------------------------------
+ * The device's timing model counts simulated cycles (clock NPU_PARAM_CLOCK_KHZ). Its cycle
+ * clock is device-wide and advances by each launch's cycles as the launch completes (launches
+ * run one at a time); other commands take no simulated time. For a completed job, JOB_TIME
+ * returns where it started and ended on that clock, its launches' cycles (each launch counts
+ * its slowest core) and, per core, the cycles that core ran for the job. Cycles depend only on
+ * the program and its data: the same launch on the same data reports the same cycles.
+ * Returns -EAGAIN while the job has not completed, -ENOENT when the device reported no times
+ * for it (a device without a timing model, or more than 256 completions went by before the
+ * driver read them) or the job left the history (NPU_JOB_TIME_HISTORY newest jobs of a queue),
+ * -EINVAL for a seqno never submitted (or 0). */
+#define NPU_JOB_TIME_CORES   16   /* cores with per-core cycles; more cores are not listed */
+#define NPU_JOB_TIME_HISTORY 1024
+
+struct npu_job_time {
+	uint32_t queue;       /* In: queue id */
+	uint32_t flags;       /* In: 0 */
+	uint64_t seqno;       /* In: the job's seqno, 1 .. the queue's last submitted */
+	uint64_t start_cycles; /* Out: device cycle clock when its first launch started */
+	uint64_t end_cycles;  /* Out: device cycle clock when it finished */
+	uint64_t cycles;      /* Out: sum over its launches of each launch's cycles */
+	uint32_t launches;    /* Out: launches of the job that completed */
+	uint32_t ncores;      /* Out: valid entries of core_cycles */
+	uint64_t core_cycles[NPU_JOB_TIME_CORES]; /* Out: cycles per core (sum over launches) */
+};
+
+/* ---- Clients ---------------------------------------------------------------------------------
+ * The open clients of the device, by index 0 .. NPU_PARAM_NUM_CLIENTS - 1 (the list changes as
+ * clients open and close; -ENOENT past its end). */
+struct npu_client_info {
+	uint32_t index;       /* In */
+	uint32_t flags;       /* In: 0; Out: NPU_CLIENT_INFO_* */
+	int32_t pid;          /* Out: process that opened it */
+	uint32_t client_id;   /* Out: its file descriptor number */
+	uint64_t jobs;        /* Out: jobs it submitted */
+	uint64_t mem_bytes;   /* Out: bytes of device memory it allocated (BO_CREATE, not freed) */
+};
+#define NPU_CLIENT_INFO_SELF (1u << 0) /* the client asking */
+
 /* ---- Request numbers ---------------------------------------------------------------------- */
 #define NPU_IOCTL_GET_PARAM  NPU_IOWR(0x00, struct npu_get_param)
 #define NPU_IOCTL_BO_CREATE  NPU_IOWR(0x01, struct npu_bo_create)
@@ -450,6 +493,9 @@ struct npu_inject {
 #define NPU_IOCTL_RESET_STATUS  NPU_IOWR(0x13, struct npu_reset_status)
 #define NPU_IOCTL_BO_USERPTR    NPU_IOWR(0x14, struct npu_bo_userptr)
 #define NPU_IOCTL_INJECT        NPU_IOW(0x15, struct npu_inject)
+/* uapi 1.2 */
+#define NPU_IOCTL_JOB_TIME      NPU_IOWR(0x16, struct npu_job_time)
+#define NPU_IOCTL_CLIENT_INFO   NPU_IOWR(0x17, struct npu_client_info)
 
 NPU_STATIC_ASSERT(sizeof(struct npu_get_param) == 16, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_bo_create) == 32, "ABI");
@@ -479,6 +525,8 @@ NPU_STATIC_ASSERT(sizeof(struct npu_get_eventfd) == 8, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_reset_status) == 24, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_bo_userptr) == 32, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_inject) == 16, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_job_time) == 176, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_client_info) == 32, "ABI");
 
 /* ==== uapi 1.2: published device status ========================================================
  * Every powered-on device publishes a read-only status record, like the state a kernel driver

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define NPU_HW_IF_VERSION_MAJOR 1
-#define NPU_HW_IF_VERSION_MINOR 1
+#define NPU_HW_IF_VERSION_MINOR 2
 #define NPU_HW_IF_VERSION ((NPU_HW_IF_VERSION_MAJOR << 16) | NPU_HW_IF_VERSION_MINOR)
 
 #define NPU_HW_ID_MAGIC 0x4e505531u /* "NPU1" */
@@ -129,6 +129,10 @@ extern "C" {
                                          * fault: NPU_TRAP_WATCHDOG with NPU_FAULT_KILLED (a
                                          * running kernel reports core, pc, insn); FAULTED as for
                                          * any fault. Ignored when no packet of it is in flight. */
+#define NPU_QCTL_JOB_TIMES    (1u << 3) /* (1.2) with ENABLE: the status area is
+                                         * NPU_HW_STATUS_AREA bytes and the device writes each
+                                         * job's simulated times into it (below). Stays set until
+                                         * the queue is disabled: RESUME and KILL keep it. */
 
 #define NPU_QSTATE_IDLE       0 /* ring empty */
 #define NPU_QSTATE_BUSY       1 /* executing packets */
@@ -173,6 +177,42 @@ struct npu_hw_queue_status {
 	uint64_t cycles;       /* simulated cycles of the last completed launch (max over cores) */
 	uint64_t launches;     /* launches executed by this queue */
 };
+
+/* ---- Simulated time (1.2) ---------------------------------------------------------------
+ * The device cycle clock counts simulated cycles from power-on (it survives RESET). It
+ * advances only by launches: when a launch completes, by that launch's cycles. Launches run
+ * one at a time on the compute engine, so the clock is the compute timeline; other packets
+ * (COPY, FILL, fences, ...) take no simulated time. Seconds are cycles / (CLOCK_KHZ * 1000).
+ *
+ * A launch's program instances are assigned to cores by the timing model, not by whichever
+ * host thread ran them: instance p runs on core p % NUM_CORES. A core's cycles for the launch
+ * are the sum of its instances' cycles; the launch's cycles the maximum over cores. Both are
+ * a function of the program, its arguments and memory only (the same launch on the same data
+ * always reports the same cycles).
+ *
+ * A job is the packets of a queue up to and including a FENCE. With NPU_QCTL_JOB_TIMES, when
+ * the FENCE with seqno s executes, the device writes slot s % NPU_HW_JOB_TIMES of the array
+ * at status + NPU_HW_JOB_TIMES_OFFSET, before it writes `fence`: first `seqno` = 0, then
+ * every other field (release stores, each 8 or 4 bytes), then `seqno` = s (release). A
+ * reader copies the slot with acquire loads and accepts it if `seqno` read before and after
+ * the copy is s. A job whose slot was reused before it was read
+ * has no times. A job that faulted reports the launches that completed before the fault. */
+#define NPU_HW_JOB_TIMES_OFFSET 4096u
+#define NPU_HW_JOB_TIMES        256u
+#define NPU_HW_JOB_CORES        16u /* cores with per-core cycles in a job record */
+
+struct npu_hw_job_time {
+	uint64_t seqno;        /* the FENCE's seqno, written last */
+	uint64_t start;        /* device cycle clock when the job's first launch started (the
+	                        * FENCE's time for a job without launches) */
+	uint64_t end;          /* device cycle clock when its FENCE executed */
+	uint64_t cycles;       /* sum over the job's launches of each launch's cycles */
+	uint32_t launches;     /* launches of the job that completed */
+	uint32_t ncores;       /* valid entries of core_cycles: min(NUM_CORES, NPU_HW_JOB_CORES) */
+	uint64_t core_cycles[NPU_HW_JOB_CORES]; /* per core, summed over the job's launches */
+};
+#define NPU_HW_STATUS_AREA \
+	(NPU_HW_JOB_TIMES_OFFSET + NPU_HW_JOB_TIMES * (uint32_t)sizeof(struct npu_hw_job_time))
 #define NPU_FAULT_WRITE       (1u << 0) /* the faulting access was a write */
 #define NPU_FAULT_INSN_VALID  (1u << 1) /* fault_pc / fault_insn refer to a kernel instruction */
 #define NPU_FAULT_KILLED      (1u << 2) /* (1.1) the fault is the driver's NPU_QCTL_KILL */
@@ -271,6 +311,9 @@ NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_copy) % 8 == 0, "packets are 8-byte w
 NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_fill) % 8 == 0, "packets are 8-byte words");
 NPU_STATIC_ASSERT(sizeof(struct npu_hw_pkt_fence) % 8 == 0, "packets are 8-byte words");
 NPU_STATIC_ASSERT(sizeof(struct npu_hw_queue_status) % 8 == 0, "status record is 8-byte words");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_queue_status) <= NPU_HW_JOB_TIMES_OFFSET, "status area");
+NPU_STATIC_ASSERT(sizeof(struct npu_hw_job_time) == 168, "job time record");
+NPU_STATIC_ASSERT(NPU_HW_STATUS_AREA <= NPU_PAGE_SIZE, "the status area fits a page");
 
 /* ---- Operations a device implementation provides ------------------------------------ */
 struct npu_hw;

@@ -13,8 +13,13 @@ chrome://tracing), prints a summary table (time per kernel, per queue and stream
 of the block, and can render a self-contained HTML timeline.
 
 The device also stamps each job's start and end with its own clock while profiling (a
-process "npu:N (device clock)"). Simulated cycles and per-core execution appear when the
-driver reports them per job; the trace's ``otherData`` says what this run had.
+process "npu:N (device clock)"). Where the driver reports simulated time (uapi >= 1.2), a
+process "npu:N device (simulated)" shows the timing model's view: one track per queue with
+each job from its start to its end on the simulated device clock, and one track per core with
+the cycles that core ran for each job, in microseconds of simulated time (cycles at the
+device's clock_khz) from the first job of the profile. Its time axis is the device's, not the
+host's: a simulated microsecond is not a host one. The summary adds each kernel's simulated
+cycles and time; the trace's ``otherData`` says what this run had.
 """
 
 from __future__ import annotations
@@ -58,6 +63,10 @@ class Job:
     device_cycles: int | None = None
     device_start_ns: int | None = None   # the device's own clock, when it stamped the job
     device_end_ns: int | None = None
+    sim_start: int | None = None         # simulated device clock (cycles), uapi >= 1.2
+    sim_end: int | None = None
+    core_cycles: tuple[int, ...] = ()    # simulated cycles per core for this job
+    clock_khz: int = 0
 
 
 @dataclass
@@ -194,7 +203,8 @@ class Profile:
                     device_start_ns=(info.device_start_ns
                                      if info.flags & lib.NPU_JOB_F_DEVICE_CLOCK else None),
                     device_end_ns=(info.device_end_ns
-                                   if info.flags & lib.NPU_JOB_F_DEVICE_CLOCK else None)))
+                                   if info.flags & lib.NPU_JOB_F_DEVICE_CLOCK else None),
+                    **_sim_fields(info, ctx.props.clock_khz)))
 
     # ---- output ------------------------------------------------------------------------------
     def _us(self, ns: int) -> float:
@@ -277,7 +287,41 @@ class Profile:
                                "args": {"job": j.id, "stream": j.stream,
                                         "device_start_ns": j.device_start_ns,
                                         "device_end_ns": j.device_end_ns}})
+            self._sim_events(ev, d, jobs, meta)
         return ev
+
+    def _sim_events(self, ev: list[dict], d: int, jobs: list[Job], meta) -> None:
+        """The timing model's view of device d: per queue and per core, on its clock."""
+        sim = [j for j in jobs if j.sim_start is not None and j.clock_khz]
+        if not sim:
+            return
+        pid = 300 + d
+        base = min(j.sim_start for j in sim)
+        khz = sim[0].clock_khz
+        us = lambda cycles: round(cycles * 1000.0 / khz, 3)  # noqa: E731
+        meta(pid, 0, "process_name", {"name": f"npu:{d} device (simulated)"})
+        meta(pid, 0, "process_sort_index", {"sort_index": 200 + d})
+        for q in sorted({j.queue for j in sim}):
+            meta(pid, 1 + q, "thread_name", {"name": f"queue {q}"})
+            meta(pid, 1 + q, "thread_sort_index", {"sort_index": q})
+        cores = max(len(j.core_cycles) for j in sim)
+        for c in builtins.range(cores):
+            meta(pid, 1000 + c, "thread_name", {"name": f"core {c}"})
+            meta(pid, 1000 + c, "thread_sort_index", {"sort_index": 1000 + c})
+        for j in sorted(sim, key=lambda j: (j.sim_start, j.id)):
+            args = {"job": j.id, "stream": j.stream, "queue": j.queue,
+                    "device_cycles": j.device_cycles, "start_cycles": j.sim_start,
+                    "end_cycles": j.sim_end}
+            ev.append({"ph": "X", "pid": pid, "tid": 1 + j.queue, "cat": j.kind,
+                       "name": j.name, "ts": us(j.sim_start - base),
+                       "dur": us(j.sim_end - j.sim_start), "args": args})
+            # A core's share of the job, from the job's start: its first launch, which every
+            # core starts together (exact for one launch; later launches are added on).
+            for c, cyc in enumerate(j.core_cycles):
+                if cyc:
+                    ev.append({"ph": "X", "pid": pid, "tid": 1000 + c, "cat": j.kind,
+                               "name": j.name, "ts": us(j.sim_start - base), "dur": us(cyc),
+                               "args": {"job": j.id, "cycles": cyc}})
 
     def trace(self) -> dict:
         """The whole trace file as a dict."""
@@ -290,9 +334,11 @@ class Profile:
                 "clock": "host CLOCK_MONOTONIC, microseconds from the start of the profile",
                 "device_clock": "per-job device-clock stamps" if any(
                     j.device_start_ns is not None for j in self.jobs) else "not available",
-                "device_time": "per-job simulated cycles" if has_cycles else
-                "not reported by the driver ABI (no per-job cycles yet)",
-                "per_core": "not reported by the driver ABI",
+                "device_time": "per-job simulated cycles (timing model); process "
+                "'npu:N device (simulated)' in us of simulated time from the first job"
+                if has_cycles else "not reported by the driver (needs uapi 1.2)",
+                "per_core": "simulated cycles per core and job" if any(
+                    j.core_cycles for j in self.jobs) else "not reported by the driver",
             },
         }
 
@@ -316,6 +362,9 @@ class Profile:
             st["faults"] += j.faulted
             if j.device_cycles is not None:
                 st["cycles"] = (st["cycles"] or 0) + j.device_cycles
+                if j.clock_khz:
+                    st["device_us"] = (st.get("device_us") or 0.0) + \
+                        j.device_cycles * 1000.0 / j.clock_khz
         return out
 
     def summary(self) -> str:
@@ -325,13 +374,16 @@ class Profile:
         ks = self.kernel_stats()
         if ks:
             lines.append(f"{'kernel':<24} {'calls':>6} {'total ms':>10} {'avg us':>10} "
-                         f"{'min us':>10} {'max us':>10} {'%wall':>6} {'cycles':>12}")
+                         f"{'min us':>10} {'max us':>10} {'%wall':>6} {'cycles':>12} "
+                         f"{'device us':>10}")
             for name, st in sorted(ks.items(), key=lambda kv: -kv[1]["total_ms"]):
                 cyc = "n/a" if st["cycles"] is None else f"{int(st['cycles'])}"
+                dus = "n/a" if st.get("device_us") is None else f"{st['device_us']:.1f}"
                 lines.append(
                     f"{name[:24]:<24} {int(st['calls']):>6} {st['total_ms']:>10.3f} "
                     f"{st['total_ms'] * 1000 / st['calls']:>10.1f} {st['min_us']:>10.1f} "
-                    f"{st['max_us']:>10.1f} {100 * st['total_ms'] / wall_ms:>6.1f} {cyc:>12}")
+                    f"{st['max_us']:>10.1f} {100 * st['total_ms'] / wall_ms:>6.1f} {cyc:>12} "
+                    f"{dus:>10}")
         groups: dict[tuple[int, str], list[Job]] = {}
         for j in self.jobs:
             groups.setdefault((j.device, f"queue {j.queue}"), []).append(j)
@@ -397,6 +449,16 @@ pre{{background:#f6f6f6;padding:8px}}</style></head><body>
 """
         with open(path, "w") as f:
             f.write(page)
+
+
+def _sim_fields(info, clock_khz: int) -> dict:
+    """A job record's simulated-clock fields (driver uapi >= 1.2), for :class:`Job`."""
+    if not info.flags & lib.NPU_JOB_F_SIM_CLOCK:
+        return {}
+    n = min(info.device_cores, len(info.core_cycles))
+    return {"sim_start": info.device_start_cycles, "sim_end": info.device_end_cycles,
+            "core_cycles": tuple(info.core_cycles[i] for i in builtins.range(n)),
+            "clock_khz": clock_khz}
 
 
 def _union_ms(jobs: list[Job]) -> float:

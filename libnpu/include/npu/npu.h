@@ -356,6 +356,9 @@ NPU_API npu_result_t npu_graph_get_info(npu_graph_t *graph, struct npu_graph_inf
 #define NPU_JOB_F_FAULTED      (1u << 1)
 #define NPU_JOB_F_DEVICE_TIME  (1u << 2) /* device_cycles is valid */
 #define NPU_JOB_F_DEVICE_CLOCK (1u << 3) /* device_start_ns / device_end_ns are valid */
+#define NPU_JOB_F_SIM_CLOCK    (1u << 4) /* device_start_cycles .. core_cycles are valid */
+
+#define NPU_JOB_MAX_CORES      16 /* cores listed in npu_job_info.core_cycles */
 
 struct npu_job_info {
 	uint32_t struct_size;      /* [in] sizeof(struct npu_job_info) */
@@ -374,7 +377,18 @@ struct npu_job_info {
 	uint64_t seqno;            /* [out] its fence value on that queue */
 	uint64_t device_start_ns;  /* [out] device clock when the job started (tracing on) */
 	uint64_t device_end_ns;    /* [out] device clock when it finished */
+	/* (LIBNPU_0.1) The timing model's simulated clock (cycles at props.clock_khz), device-wide:
+	 * it advances by each launch's cycles as launches complete, one at a time. */
+	uint64_t device_start_cycles; /* [out] simulated clock when its first launch started */
+	uint64_t device_end_cycles;   /* [out] simulated clock when it finished */
+	uint32_t device_launches;  /* [out] launches of the job that completed on the device */
+	uint32_t device_cores;     /* [out] valid entries of core_cycles */
+	uint64_t core_cycles[NPU_JOB_MAX_CORES]; /* [out] simulated cycles each core ran for it */
 };
+/* Simulated device time (NPU_JOB_F_DEVICE_TIME, NPU_JOB_F_SIM_CLOCK) comes from the driver
+ * (uapi >= 1.2), which keeps it for the newest 1024 jobs of each queue; while tracing is on,
+ * libnpu fetches it as each job completes. Cycles are a function of the kernel and its data:
+ * the same launch on the same data reports the same cycles. */
 /* Completion times are exact to the interrupt while tracing is on (a libnpu thread waits for
  * each job) and otherwise the time a wait or query first saw the job done; the watcher thread
  * also runs while an event with timing exists. While tracing is on, the device also stamps
@@ -447,6 +461,22 @@ struct npu_system_device {
  * difference of busy_ns over the difference of uptime_ns between two calls. */
 NPU_API npu_result_t npu_system_devices(struct npu_system_device *out, uint32_t max,
 					uint32_t *count);
+
+#define NPU_CLIENT_SELF (1u << 0) /* the client is this npu_device_t */
+
+/* (LIBNPU_0.1) One open client of the device (npu-smi's "clients"). */
+struct npu_client_stats {
+	uint32_t struct_size;      /* [in] sizeof(struct npu_client_stats) */
+	uint32_t flags;            /* [out] NPU_CLIENT_* */
+	int32_t  pid;              /* [out] process that opened it */
+	uint32_t id;               /* [out] the driver's client id (its file descriptor) */
+	uint64_t jobs;             /* [out] jobs it submitted */
+	uint64_t mem_bytes;        /* [out] device memory it has allocated */
+};
+/* Client `index` (0 .. npu_device_stats.clients - 1) of the device: NPU_ERROR_NOT_FOUND past
+ * the end (clients come and go), NPU_ERROR_NOT_SUPPORTED with a driver older than uapi 1.2. */
+NPU_API npu_result_t npu_device_get_client(npu_device_t *dev, uint32_t index,
+					   struct npu_client_stats *info);
 
 /* ---- Faults --------------------------------------------------------------------------- */
 struct npu_fault_info {

@@ -1601,14 +1601,14 @@ class Suite:
             e1.synchronize()
             el = e0.elapsed(e1)
             if el.device_cycles is None:
-                return _na(name, sec, "cycles", "not implemented: npu_event_elapsed reports "
-                           "no device time (NPU_ELAPSED_DEVICE unset) and npu_job_info no "
-                           "device_cycles: the device counts each launch's cycles (npu_hw.h "
-                           "status record) but the driver ABI does not return them",
+                return _na(name, sec, "cycles", "npu_event_elapsed reports no device time "
+                           "(NPU_ELAPSED_DEVICE unset): the driver does not return per-job "
+                           "cycles (NPU_IOCTL_JOB_TIME needs uapi 1.2)",
                            "host time per launch")
             cyc.append(el.device_cycles)
             host.append(el.host_s * 1e6)
-        fig = _finish(Figure(name, sec, "cycles"), cyc, "host time per launch")
+        fig = _finish(Figure(name, sec, "cycles"), cyc,
+                      f"host time per launch ({np.median(host):,.1f} us)")
         clk = self.props.clock_khz
         fig.notes = (f"host {np.median(host):.1f} us per launch (median); "
                      f"{np.median(cyc) / clk * 1e3:.1f} us simulated at {clk / 1e3:g} MHz")

@@ -151,7 +151,8 @@ int main(void)
 	T_EQ(t_param(a, NPU_PARAM_DEVICE_ID), NPU_HW_ID_MAGIC);
 
 	/* The queue registers of the first file. */
-	T_EQ(Q(0, NPU_QREG_CONTROL), NPU_QCTL_ENABLE);
+	/* Interface >= 1.2: the device also writes job times. */
+	T_EQ(Q(0, NPU_QREG_CONTROL), NPU_QCTL_ENABLE | NPU_QCTL_JOB_TIMES);
 	T_EQ(Q(0, NPU_QREG_RING_SIZE), 256 * 1024);
 	T_ASSERT(Q(0, NPU_QREG_RING_LO) % 65536 == 0 && Q(0, NPU_QREG_RING_LO) != 0);
 	T_ASSERT(Q(0, NPU_QREG_PT_LO) % 65536 == 0 && Q(0, NPU_QREG_PT_LO) != 0);
@@ -159,7 +160,7 @@ int main(void)
 	T_EQ(g_last->irq_mask, 1);
 
 	b = t_open();
-	T_EQ(Q(1, NPU_QREG_CONTROL), NPU_QCTL_ENABLE);
+	T_EQ(Q(1, NPU_QREG_CONTROL), NPU_QCTL_ENABLE | NPU_QCTL_JOB_TIMES);
 	T_ASSERT(Q(1, NPU_QREG_PT_LO) != Q(0, NPU_QREG_PT_LO));
 	T_EQ(g_last->irq_mask, 3);
 	T_EQ(npu_drv_open("npu0", 0), -EBUSY); /* two queues, two files */
@@ -184,7 +185,8 @@ int main(void)
 	T_EQ(Q(0, NPU_QREG_CONTROL), 0);
 	T_EQ(g_last->irq_mask, 2);
 	a = t_open();
-	T_EQ(Q(0, NPU_QREG_CONTROL), NPU_QCTL_ENABLE);
+	/* Interface >= 1.2: the device also writes job times. */
+	T_EQ(Q(0, NPU_QREG_CONTROL), NPU_QCTL_ENABLE | NPU_QCTL_JOB_TIMES);
 	T_OK(npu_drv_close(a));
 	T_OK(npu_drv_close(b));
 	T_ASSERT(g_last == NULL);

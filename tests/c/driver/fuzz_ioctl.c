@@ -97,7 +97,7 @@ static bool allowed_errno(int ret)
 	switch (-ret) {
 	case 0: case EINVAL: case ENOENT: case EFAULT: case EBUSY: case EPERM: case ENODEV:
 	case ETIMEDOUT: case ENOMEM: case ENOTTY: case EBADF: case EMFILE: case EOPNOTSUPP:
-	case ENOSPC:
+	case ENOSPC: case EAGAIN: /* JOB_TIME of a job not complete yet */
 		return true;
 	default:
 		return false;
@@ -394,13 +394,15 @@ static void fz_struct_call(struct fclient *c, struct t_stream *s)
 		struct npu_fence_import fi;
 		struct npu_reset_status rs;
 		struct npu_inject in;
+		struct npu_job_time jt;
+		struct npu_client_info ci;
 		uint8_t raw[64];
 	} a;
 	uint32_t fh[4];
 	uint64_t fv[4];
 
 	memset(&a, 0, sizeof(a));
-	switch (rndn(21)) {
+	switch (rndn(23)) {
 	case 0:
 		a.gp.param = (uint32_t)rndn(NPU_PARAM_COUNT + 2);
 		fz_ioctl(c->fd, NPU_IOCTL_GET_PARAM, &a, sizeof(a.gp));
@@ -640,6 +642,22 @@ static void fz_struct_call(struct fclient *c, struct t_stream *s)
 		a.rs.flags = rndn(10) == 0;
 		fz_ioctl(c->fd, NPU_IOCTL_RESET_STATUS, &a, sizeof(a.rs));
 		break;
+	case 20: {
+		uint32_t qi = pick_queue_idx(c);
+
+		a.jt.queue = rndn(8) ? c->queues[qi] : (uint32_t)rnd_val();
+		a.jt.seqno = rndn(3) ? rndn(c->last[qi] + 2) : rnd_val();
+		a.jt.flags = rndn(20) == 0;
+		if (!fz_ioctl(c->fd, NPU_IOCTL_JOB_TIME, &a, sizeof(a.jt)) &&
+		    (a.jt.end_cycles < a.jt.start_cycles || a.jt.ncores > NPU_JOB_TIME_CORES))
+			fail("inconsistent job time", NPU_IOCTL_JOB_TIME, 0);
+		break;
+	}
+	case 21:
+		a.ci.index = rndn(4) ? (uint32_t)rndn(6) : (uint32_t)rnd_val();
+		a.ci.flags = rndn(20) == 0;
+		fz_ioctl(c->fd, NPU_IOCTL_CLIENT_INFO, &a, sizeof(a.ci));
+		break;
 	default:
 		/* Injection: cheap faults often, resets rarely (they cost every client). */
 		a.in.what = (uint32_t)rndn(7);
@@ -662,7 +680,7 @@ static void fz_struct_call(struct fclient *c, struct t_stream *s)
 static void fz_raw_call(struct fclient *c)
 {
 	uint8_t arg[256];
-	uint32_t nr = (uint32_t)rndn(0x18), size, dir, req;
+	uint32_t nr = (uint32_t)rndn(0x1a), size, dir, req;
 
 	for (unsigned i = 0; i < sizeof(arg); i += 8) {
 		uint64_t v = rnd_val();
@@ -682,6 +700,7 @@ static void fz_raw_call(struct fclient *c)
 			NPU_IOCTL_FENCE_SIGNAL, NPU_IOCTL_FENCE_QUERY, NPU_IOCTL_FENCE_WAIT,
 			NPU_IOCTL_FENCE_EXPORT, NPU_IOCTL_FENCE_IMPORT, NPU_IOCTL_GET_EVENTFD,
 			NPU_IOCTL_RESET_STATUS, NPU_IOCTL_BO_USERPTR, NPU_IOCTL_INJECT,
+			NPU_IOCTL_JOB_TIME, NPU_IOCTL_CLIENT_INFO,
 		};
 
 		req = reqs[rndn(sizeof(reqs) / sizeof(reqs[0]))];

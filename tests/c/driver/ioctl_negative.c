@@ -2,7 +2,8 @@
 /*
  * ioctl_negative.c - every validation failure of every ioctl, one at a time, each on
  * otherwise valid input: the exact errno, and not one byte of the argument written. Covers
- * uapi 1.0 and 1.1 (queues, fences, event fd, limits, reset status, user memory, injection).
+ * uapi 1.0 and 1.1 (queues, fences, event fd, limits, reset status, user memory, injection)
+ * and 1.2 (job times, client info).
  */
 #include <sys/mman.h>
 
@@ -31,6 +32,8 @@ union t_arg {
 	struct npu_reset_status rs;
 	struct npu_bo_userptr up;
 	struct npu_inject in;
+	struct npu_job_time jt;
+	struct npu_client_info ci;
 	uint8_t raw[64];
 };
 
@@ -53,6 +56,7 @@ struct t_ctx {
 	uint64_t wv[2];
 	uint8_t host[8192];           /* user memory */
 	void *ro_page;                /* a read-only mapping */
+	uint64_t done_seqno;          /* a completed job of queue 0 */
 };
 
 /* A valid submit of one command; the case then breaks one field. */
@@ -343,6 +347,18 @@ CASE(in_reset_count) { a->in.what = NPU_INJECT_DEVICE_RESET; a->in.count = 2; }
 CASE(in_flags) { a->in.flags = 1; }
 CASE(in_pad) { a->in.pad = 1; }
 CASE(in_disabled) { (void)a; }
+/* JOB_TIME, CLIENT_INFO */
+CASE(jt_flags) { a->jt.flags = 1; }
+CASE(jt_seqno0) { a->jt.seqno = 0; }
+CASE(jt_future) { a->jt.seqno = UINT64_MAX; }
+CASE(jt_queue_dead) { a->jt.queue = c->dead_queue; }
+CASE(jt_queue_foreign) { a->jt.queue = c->foreign_queue; }
+CASE(jt_queue_unknown) { a->jt.queue = 12345; }
+CASE(jt_never_reported) { a->jt.queue = c->xq; a->jt.seqno = 1; }
+CASE(ci_flags) { a->ci.flags = 1; }
+CASE(ci_flags_self) { a->ci.flags = NPU_CLIENT_INFO_SELF; }
+CASE(ci_index_past) { a->ci.index = 2; }
+CASE(ci_index_max) { a->ci.index = UINT32_MAX; }
 
 struct t_case {
 	const char *name;
@@ -508,6 +524,17 @@ static const struct t_case cases[] = {
 	C(NPU_IOCTL_INJECT, in_flags, -EINVAL),
 	C(NPU_IOCTL_INJECT, in_pad, -EINVAL),
 	C(NPU_IOCTL_INJECT, in_disabled, -EPERM),
+	C(NPU_IOCTL_JOB_TIME, jt_flags, -EINVAL),
+	C(NPU_IOCTL_JOB_TIME, jt_seqno0, -EINVAL),
+	C(NPU_IOCTL_JOB_TIME, jt_future, -EINVAL),
+	C(NPU_IOCTL_JOB_TIME, jt_queue_dead, -ENOENT),
+	C(NPU_IOCTL_JOB_TIME, jt_queue_foreign, -ENOENT),
+	C(NPU_IOCTL_JOB_TIME, jt_queue_unknown, -ENOENT),
+	C(NPU_IOCTL_JOB_TIME, jt_never_reported, -EINVAL),
+	C(NPU_IOCTL_CLIENT_INFO, ci_flags, -EINVAL),
+	C(NPU_IOCTL_CLIENT_INFO, ci_flags_self, -EINVAL),
+	C(NPU_IOCTL_CLIENT_INFO, ci_index_past, -ENOENT),
+	C(NPU_IOCTL_CLIENT_INFO, ci_index_max, -ENOENT),
 };
 
 /* Sentinel: every byte the case did not set is 0xa5, so a stray write shows. */
@@ -603,6 +630,15 @@ static void t_prefill(struct t_ctx *c, union t_arg *a, uint32_t request)
 		break;
 	case NPU_IOCTL_INJECT:
 		a->in = (struct npu_inject){ .what = NPU_INJECT_LOST_IRQ, .count = 1 };
+		break;
+	case NPU_IOCTL_JOB_TIME:
+		a->jt.queue = 0;
+		a->jt.flags = 0;
+		a->jt.seqno = c->done_seqno;
+		break;
+	case NPU_IOCTL_CLIENT_INFO:
+		a->ci.index = 1;
+		a->ci.flags = 0;
 		break;
 	}
 }
@@ -706,6 +742,7 @@ static int check_requests(struct t_ctx *c)
 		NPU_IOCTL_FENCE_SIGNAL, NPU_IOCTL_FENCE_QUERY, NPU_IOCTL_FENCE_WAIT,
 		NPU_IOCTL_FENCE_EXPORT, NPU_IOCTL_FENCE_IMPORT, NPU_IOCTL_GET_EVENTFD,
 		NPU_IOCTL_RESET_STATUS, NPU_IOCTL_BO_USERPTR, NPU_IOCTL_INJECT,
+		NPU_IOCTL_JOB_TIME, NPU_IOCTL_CLIENT_INFO,
 	};
 	union t_arg a, before;
 	int fails = 0, closed;
@@ -734,7 +771,7 @@ static int check_requests(struct t_ctx *c)
 			return 1;
 		}
 	}
-	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0x16, struct npu_get_param), &a) != -ENOTTY;
+	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0x18, struct npu_get_param), &a) != -ENOTTY;
 	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0xff, struct npu_get_param), &a) != -ENOTTY;
 	fails += npu_drv_ioctl(c->fd, 0, &a) != -ENOTTY;
 	/* A closed fd. */
@@ -796,6 +833,18 @@ int main(void)
 
 	check_baselines(&c);
 	T_OK(t_wait_ms(c.fd, 0, 0, &last));
+	c.done_seqno = last;
+	T_ASSERT(last > 0);
+	{
+		union t_arg a;
+
+		/* The valid JOB_TIME and CLIENT_INFO the cases start from. */
+		t_prefill(&c, &a, NPU_IOCTL_JOB_TIME);
+		T_OK(npu_drv_ioctl(c.fd, NPU_IOCTL_JOB_TIME, &a));
+		T_ASSERT(a.jt.end_cycles >= a.jt.start_cycles);
+		t_prefill(&c, &a, NPU_IOCTL_CLIENT_INFO);
+		T_OK(npu_drv_ioctl(c.fd, NPU_IOCTL_CLIENT_INFO, &a));
+	}
 
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		fails += run_case(&c, &cases[i]);
