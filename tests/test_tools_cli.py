@@ -68,7 +68,7 @@ def test_smi_clients_in_process(dev):
     assert len(mine) == 1 and mine[0]["pid"] == os.getpid()
     assert mine[0]["jobs"] == dev.stats()["jobs_submitted"] > 0
     assert mine[0]["memory"] >= t.nbytes
-    out = tool("npu-smi", "-q", "clients,clients.list", "--format", "csv",
+    out = tool("npu-smi", "--self", "-q", "clients,clients.list", "--format", "csv",
                "--noheader").stdout.strip()
     count, listing = out.split(",")
     pid, cid, jobs, mem = listing.split("/")
