@@ -60,6 +60,32 @@ static inline void *align64(void *p)
 /* B rows past K (padding of the int8 packings) read from here. */
 static const int8_t zero_row[1024 + 64];
 
+/* One noinline function per row count R of a register block, so that each gets the
+ * register allocator to itself (inlined side by side, GCC copied every accumulator
+ * around each vpdpbusd), and a table of them indexed by R - 1. */
+#define MM_BLOCKS(name, block, target) \
+	target static __attribute__((noinline)) void name##_1(const struct sim_mm *mm, uint64_t m, \
+							      uint64_t n0) { block(mm, m, 1, n0); } \
+	target static __attribute__((noinline)) void name##_2(const struct sim_mm *mm, uint64_t m, \
+							      uint64_t n0) { block(mm, m, 2, n0); } \
+	target static __attribute__((noinline)) void name##_3(const struct sim_mm *mm, uint64_t m, \
+							      uint64_t n0) { block(mm, m, 3, n0); } \
+	target static __attribute__((noinline)) void name##_4(const struct sim_mm *mm, uint64_t m, \
+							      uint64_t n0) { block(mm, m, 4, n0); } \
+	static void (*const name[MM_R])(const struct sim_mm *, uint64_t, uint64_t) = { \
+		name##_1, name##_2, name##_3, name##_4, \
+	}
+
+/* Row blocks of C rows [m0, m1), column strips of nb, n outer (a strip of B stays in cache). */
+static inline __attribute__((always_inline)) void mm_strips(
+	const struct sim_mm *mm, uint64_t m0, uint64_t m1, uint64_t nb,
+	void (*const blocks[MM_R])(const struct sim_mm *, uint64_t, uint64_t))
+{
+	for (uint64_t n0 = 0; n0 < mm->N; n0 += nb)
+		for (uint64_t m = m0; m < m1; m += MM_R)
+			blocks[(m1 - m < MM_R ? m1 - m : MM_R) - 1](mm, m, n0);
+}
+
 /* C row m of a matmul. Offsets wrap mod 2^64 like the spec's addresses; the rows were
  * checked to lie in SRAM. */
 static inline uint8_t *c_row(const struct sim_mm *mm, uint64_t m)
@@ -122,6 +148,20 @@ INLINE T_AVX2 void mmf_pack(struct sim_mm *mm, void *scratch, uint64_t nb)
 	mm->np = np;
 }
 
+/* dst[0, kp) = src[0, n) sign-extended, then zeros. */
+INLINE T_AVX2 void widen_row(int16_t *dst, const int8_t *src, uint64_t n, uint64_t kp)
+{
+	uint64_t i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm256_storeu_si256((void *)(dst + i),
+				    _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(src + i))));
+	for (; i < n; i++)
+		dst[i] = src[i];
+	for (; i < kp; i++)
+		dst[i] = 0;
+}
+
 /* int8 packing for pmaddwd: A as M x kp int16 (kp = K rounded up to 2), B as kp/2 rows of
  * np (int16 B[2q][n], int16 B[2q+1][n]) pairs; the padding zero. */
 INLINE T_AVX2 size_t mmw_scratch(const struct sim_mm *mm, uint64_t nb)
@@ -136,14 +176,8 @@ INLINE T_AVX2 void mmw_pack(struct sim_mm *mm, void *scratch, uint64_t nb)
 	uint64_t kp = round_up(mm->K, 2), np = round_up(mm->N, nb), N = mm->N;
 	int16_t *pa = align64(scratch), *pb = align64(pa + mm->M * kp);
 
-	for (uint64_t m = 0; m < mm->M; m++) {
-		const int8_t *a = (const int8_t *)mm->sram + (mm->a + m * mm->lda);
-
-		for (uint64_t k = 0; k < mm->K; k++)
-			pa[m * kp + k] = a[k];
-		if (kp != mm->K)
-			pa[m * kp + mm->K] = 0;
-	}
+	for (uint64_t m = 0; m < mm->M; m++)
+		widen_row(pa + m * kp, (const int8_t *)mm->sram + (mm->a + m * mm->lda), mm->K, kp);
 	for (uint64_t q = 0; q < kp / 2; q++) {
 		const int8_t *r0 = (const int8_t *)mm->sram + (mm->b + 2 * q * mm->ldb);
 		const int8_t *r1 = 2 * q + 1 < mm->K
@@ -299,6 +333,24 @@ T_AVX2 static void exp_f32_avx2(uint8_t *dst, const uint8_t *src, uint64_t n)
 	}
 }
 
+/* Stores of C blocks: a plain store where every lane is in C. (With only the masked store
+ * after the k loop, GCC 12 copied every accumulator twice per iteration.) */
+INLINE T_AVX2 void st8f(float *p, __m256i k, __m256 v)
+{
+	if (_mm256_movemask_ps(_mm256_castsi256_ps(k)) == 0xff)
+		_mm256_storeu_ps(p, v);
+	else
+		_mm256_maskstore_ps(p, k, v);
+}
+
+INLINE T_AVX2 void st8i(int *p, __m256i k, __m256i v)
+{
+	if (_mm256_movemask_ps(_mm256_castsi256_ps(k)) == 0xff)
+		_mm256_storeu_si256((void *)p, v);
+	else
+		_mm256_maskstore_epi32(p, k, v);
+}
+
 /* Float matmul, R rows x 16 columns of C in registers. */
 INLINE T_AVX2 void mmf_block8(const struct sim_mm *mm, uint64_t m, unsigned R, uint64_t n0)
 {
@@ -330,7 +382,7 @@ INLINE T_AVX2 void mmf_block8(const struct sim_mm *mm, uint64_t m, unsigned R, u
 #pragma GCC unroll 4
 	for (unsigned r = 0; r < R; r++)
 		for (unsigned j = 0; j < 2; j++)
-			_mm256_maskstore_ps(cr[r] + 8 * j, km[j], canon8(acc[r][j]));
+			st8f(cr[r] + 8 * j, km[j], canon8(acc[r][j]));
 }
 
 /* int8 matmul by pmaddwd: R rows x 16 columns of C in registers. */
@@ -368,7 +420,7 @@ INLINE T_AVX2 void mmw_block8(const struct sim_mm *mm, uint64_t m, unsigned R, u
 #pragma GCC unroll 4
 	for (unsigned r = 0; r < R; r++)
 		for (unsigned j = 0; j < 2; j++)
-			_mm256_maskstore_epi32(cr[r] + 8 * j, km[j], acc[r][j]);
+			st8i(cr[r] + 8 * j, km[j], acc[r][j]);
 }
 
 T_AVX2 static size_t mm_scratch_avx2(const struct sim_mm *mm)
@@ -384,30 +436,12 @@ T_AVX2 static void mm_pack_avx2(struct sim_mm *mm, void *scratch)
 		mmf_pack(mm, scratch, NB_AVX2);
 }
 
-T_AVX2 static void mm_rows_avx2(const struct sim_mm *mm, uint64_t m0, uint64_t m1)
-{
-	for (uint64_t n0 = 0; n0 < mm->N; n0 += NB_AVX2) {
-		for (uint64_t m = m0; m < m1; m += MM_R) {
-			unsigned R = m1 - m < MM_R ? (unsigned)(m1 - m) : MM_R;
+MM_BLOCKS(mmw_avx2, mmw_block8, T_AVX2);
+MM_BLOCKS(mmf_avx2, mmf_block8, T_AVX2);
 
-			/* one instance per row count, so the block stays in registers */
-			if (mm->type == SIM_MM_I8) {
-				switch (R) {
-				case 4: mmw_block8(mm, m, 4, n0); break;
-				case 3: mmw_block8(mm, m, 3, n0); break;
-				case 2: mmw_block8(mm, m, 2, n0); break;
-				default: mmw_block8(mm, m, 1, n0); break;
-				}
-			} else {
-				switch (R) {
-				case 4: mmf_block8(mm, m, 4, n0); break;
-				case 3: mmf_block8(mm, m, 3, n0); break;
-				case 2: mmf_block8(mm, m, 2, n0); break;
-				default: mmf_block8(mm, m, 1, n0); break;
-				}
-			}
-		}
-	}
+static void mm_rows_avx2(const struct sim_mm *mm, uint64_t m0, uint64_t m1)
+{
+	mm_strips(mm, m0, m1, NB_AVX2, mm->type == SIM_MM_I8 ? mmw_avx2 : mmf_avx2);
 }
 
 static const struct sim_simd_ops ops_avx2 = {
@@ -539,6 +573,22 @@ T_AVX512 static void exp_f32_avx512(uint8_t *dst, const uint8_t *src, uint64_t n
 	}
 }
 
+INLINE T_AVX512 void st16f(float *p, __mmask16 k, __m512 v)
+{
+	if (k == 0xffff)
+		_mm512_storeu_ps(p, v);
+	else
+		_mm512_mask_storeu_ps(p, k, v);
+}
+
+INLINE T_AVX512 void st16i(int *p, __mmask16 k, __m512i v)
+{
+	if (k == 0xffff)
+		_mm512_storeu_si512(p, v);
+	else
+		_mm512_mask_storeu_epi32(p, k, v);
+}
+
 /* Float matmul, R rows x 64 columns of C in registers. */
 INLINE T_AVX512 void mmf_block16(const struct sim_mm *mm, uint64_t m, unsigned R, uint64_t n0)
 {
@@ -577,7 +627,7 @@ INLINE T_AVX512 void mmf_block16(const struct sim_mm *mm, uint64_t m, unsigned R
 	for (unsigned r = 0; r < R; r++)
 #pragma GCC unroll 4
 		for (unsigned j = 0; j < 4; j++)
-			_mm512_mask_storeu_ps(cr[r] + 16 * j, km[j], canon16(acc[r][j]));
+			st16f(cr[r] + 16 * j, km[j], canon16(acc[r][j]));
 }
 
 /* int8 matmul by vpmaddwd: R rows x 64 columns of C in registers. */
@@ -621,7 +671,7 @@ INLINE T_AVX512 void mmw_block16(const struct sim_mm *mm, uint64_t m, unsigned R
 	for (unsigned r = 0; r < R; r++)
 #pragma GCC unroll 4
 		for (unsigned j = 0; j < 4; j++)
-			_mm512_mask_storeu_epi32(cr[r] + 16 * j, km[j], acc[r][j]);
+			st16i(cr[r] + 16 * j, km[j], acc[r][j]);
 }
 
 T_AVX512 static size_t mm_scratch_avx512(const struct sim_mm *mm)
@@ -637,29 +687,12 @@ T_AVX512 static void mm_pack_avx512(struct sim_mm *mm, void *scratch)
 		mmf_pack(mm, scratch, NB_AVX512);
 }
 
-T_AVX512 static void mm_rows_avx512(const struct sim_mm *mm, uint64_t m0, uint64_t m1)
-{
-	for (uint64_t n0 = 0; n0 < mm->N; n0 += NB_AVX512) {
-		for (uint64_t m = m0; m < m1; m += MM_R) {
-			unsigned R = m1 - m < MM_R ? (unsigned)(m1 - m) : MM_R;
+MM_BLOCKS(mmw_avx512, mmw_block16, T_AVX512);
+MM_BLOCKS(mmf_avx512, mmf_block16, T_AVX512);
 
-			if (mm->type == SIM_MM_I8) {
-				switch (R) {
-				case 4: mmw_block16(mm, m, 4, n0); break;
-				case 3: mmw_block16(mm, m, 3, n0); break;
-				case 2: mmw_block16(mm, m, 2, n0); break;
-				default: mmw_block16(mm, m, 1, n0); break;
-				}
-			} else {
-				switch (R) {
-				case 4: mmf_block16(mm, m, 4, n0); break;
-				case 3: mmf_block16(mm, m, 3, n0); break;
-				case 2: mmf_block16(mm, m, 2, n0); break;
-				default: mmf_block16(mm, m, 1, n0); break;
-				}
-			}
-		}
-	}
+static void mm_rows_avx512(const struct sim_mm *mm, uint64_t m0, uint64_t m1)
+{
+	mm_strips(mm, m0, m1, NB_AVX512, mm->type == SIM_MM_I8 ? mmw_avx512 : mmf_avx512);
 }
 
 static const struct sim_simd_ops ops_avx512 = {
@@ -700,11 +733,18 @@ T_VNNI static void mm_pack_vnni(struct sim_mm *mm, void *scratch)
 	}
 	for (uint64_t m = 0; m < mm->M; m++) {
 		const uint8_t *a = mm->sram + (mm->a + m * mm->lda);
+		uint8_t *d = pa + m * kp;
+		uint64_t k = 0;
 
-		for (uint64_t k = 0; k < mm->K; k++)
-			pa[m * kp + k] = a[k] ^ 0x80u;
-		for (uint64_t k = mm->K; k < kp; k++)
-			pa[m * kp + k] = 0x80u;
+		for (; k < mm->K; k += 64) {
+			__mmask64 km = mm->K - k >= 64 ? ~(__mmask64)0
+						       : ((__mmask64)1 << (mm->K - k)) - 1;
+
+			_mm512_mask_storeu_epi8(d + k, km, _mm512_xor_si512(_mm512_maskz_loadu_epi8(km, a + k),
+									 _mm512_set1_epi8(-128)));
+		}
+		for (k = mm->K; k < kp; k++)
+			d[k] = 0x80u;
 	}
 	for (uint64_t q = 0; q < kp / 4; q++) {
 		const int8_t *r[4];
@@ -793,25 +833,14 @@ INLINE T_VNNI void mmq_block16(const struct sim_mm *mm, uint64_t m, unsigned R, 
 	for (unsigned r = 0; r < R; r++)
 #pragma GCC unroll 4
 		for (unsigned j = 0; j < 4; j++)
-			_mm512_mask_storeu_epi32(cr[r] + 16 * j, km[j], acc[r][j]);
+			st16i(cr[r] + 16 * j, km[j], acc[r][j]);
 }
 
-T_VNNI static void mm_rows_vnni(const struct sim_mm *mm, uint64_t m0, uint64_t m1)
+MM_BLOCKS(mmq_vnni, mmq_block16, T_VNNI);
+
+static void mm_rows_vnni(const struct sim_mm *mm, uint64_t m0, uint64_t m1)
 {
-	if (mm->type != SIM_MM_I8) {
-		mm_rows_avx512(mm, m0, m1);
-		return;
-	}
-	for (uint64_t n0 = 0; n0 < mm->N; n0 += NB_AVX512) {
-		for (uint64_t m = m0; m < m1; m += MM_R) {
-			switch (m1 - m < MM_R ? m1 - m : MM_R) {
-			case 4: mmq_block16(mm, m, 4, n0); break;
-			case 3: mmq_block16(mm, m, 3, n0); break;
-			case 2: mmq_block16(mm, m, 2, n0); break;
-			default: mmq_block16(mm, m, 1, n0); break;
-			}
-		}
-	}
+	mm_strips(mm, m0, m1, NB_AVX512, mm->type == SIM_MM_I8 ? mmq_vnni : mmf_avx512);
 }
 
 static const struct sim_simd_ops ops_vnni = {
