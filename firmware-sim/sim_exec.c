@@ -930,6 +930,44 @@ static inline __attribute__((always_inline)) int mm(struct sim_xstate *x,
 	return 0;
 }
 
+/* sim_mmu_check() / sim_mmu_copy() of one row of a 2-D DMA, inlined: rows are often a
+ * few hundred bytes (matmul tiles), where the calls and sim_mmu_copy()'s atomic progress
+ * bump per row cost more than the copy; dma2() counts one progress event per transfer. */
+static inline bool row_mapped(struct sim_mmu *m, uint64_t va, uint64_t len, bool write,
+			      uint64_t *fault_va)
+{
+	uint64_t off = 0, avail;
+
+	while (off < len) {
+		if (!sim_mmu_span(m, va + off, write, &avail)) {
+			*fault_va = va + off;
+			return false;
+		}
+		off += avail;
+	}
+	return true;
+}
+
+static inline void row_copy(struct sim_mmu *m, uint64_t va, uint8_t *buf, uint64_t len,
+			    bool to_dev)
+{
+	uint64_t off = 0, avail;
+
+	while (off < len) {
+		uint8_t *p = sim_mmu_span(m, va + off, to_dev, &avail);
+
+		if (!p) /* checked before; only a concurrent page-table edit gets here */
+			break;
+		if (avail > len - off)
+			avail = len - off;
+		if (to_dev)
+			memcpy(p, buf + off, avail);
+		else
+			memcpy(buf + off, p, avail);
+		off += avail;
+	}
+}
+
 /* 2-D DMA: rows of rb bytes; every SRAM row, then every device row, is checked before any
  * byte moves, so a faulting transfer changes nothing. */
 static inline int dma2(struct sim_xstate *x, const struct sim_dinsn *d, bool to_dev)
@@ -947,17 +985,22 @@ static inline int dma2(struct sim_xstate *x, const struct sim_dinsn *d, bool to_
 	if ((rc = rows_check(x, sram, sstride, rows, rb, 1, to_dev ? 0 : NPU_FAULT_WRITE)))
 		return rc;
 	for (uint64_t r = 0; r < rows; r++) {
-		if (sim_mmu_check(m, va + r * vstride, rb, to_dev, &fault_va, NULL))
+		if (!row_mapped(m, va + r * vstride, rb, to_dev, &fault_va))
 			return sim_x_trap(x, NPU_TRAP_PAGE_FAULT, fault_va,
 					  to_dev ? NPU_FAULT_WRITE : 0);
 		if (SIM_UNLIKELY((r & 4095) == 4095) && (rc = sim_x_poll(x)))
 			return rc;
 	}
 	for (uint64_t r = 0; r < rows; r++) {
-		sim_mmu_copy(m, va + r * vstride, x->sram + (sram + r * sstride), rb, to_dev);
-		if (SIM_UNLIKELY((r & 4095) == 4095) && (rc = sim_x_poll(x)))
+		row_copy(m, va + r * vstride, x->sram + (sram + r * sstride), rb, to_dev);
+		if (SIM_UNLIKELY((r & 4095) == 4095) && (rc = sim_x_poll(x))) {
+			if (m->progress)
+				__atomic_fetch_add(m->progress, 1, __ATOMIC_RELAXED);
 			return rc;
+		}
 	}
+	if (m->progress)
+		__atomic_fetch_add(m->progress, 1, __ATOMIC_RELAXED);
 	bytes = rows > UINT64_MAX / rb ? UINT64_MAX : rows * rb;
 	x->cycles += extra_cycles(d->timing, bytes, 0);
 	return 0;
