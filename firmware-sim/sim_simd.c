@@ -880,6 +880,11 @@ static const struct sim_simd_ops *const level_ops[SIM_SIMD_LEVELS] = {
 };
 #endif
 
+const struct sim_simd_ops *sim_simd_ops_of(enum sim_simd_level level)
+{
+	return level < SIM_SIMD_LEVELS && level <= cpu_level() ? level_ops[level] : NULL;
+}
+
 static const struct sim_simd_ops *resolve(void)
 {
 	enum sim_simd_level level = cpu_level();

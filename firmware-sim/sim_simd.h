@@ -64,6 +64,8 @@ struct sim_simd_ops {
  * capped by NPU_SIM_SIMD=generic|avx2|avx512|avx512vnni in the environment. NULL members
  * (all of them at SIM_SIMD_GENERIC): use the portable loop. */
 const struct sim_simd_ops *sim_simd(void);
+/* The kernels of one level, or NULL if this CPU does not have it (tests). */
+const struct sim_simd_ops *sim_simd_ops_of(enum sim_simd_level level);
 /* The level's name, as NPU_SIM_SIMD spells it. */
 const char *sim_simd_name(enum sim_simd_level level);
 
