@@ -885,7 +885,10 @@ const struct sim_simd_ops *sim_simd_ops_of(enum sim_simd_level level)
 	return level < SIM_SIMD_LEVELS && level <= cpu_level() ? level_ops[level] : NULL;
 }
 
-static const struct sim_simd_ops *resolve(void)
+static const struct sim_simd_ops *chosen;
+static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
+
+static void resolve(void)
 {
 	enum sim_simd_level level = cpu_level();
 	const char *want = getenv("NPU_SIM_SIMD");
@@ -905,18 +908,11 @@ static const struct sim_simd_ops *resolve(void)
 	}
 	if (dbg && *dbg && strcmp(dbg, "0"))
 		sim_log("npu-sim: vector/matrix kernels: %s", level_names[level]);
-	return level_ops[level];
+	chosen = level_ops[level];
 }
 
 const struct sim_simd_ops *sim_simd(void)
 {
-	static const struct sim_simd_ops *ops;
-	const struct sim_simd_ops *o = __atomic_load_n(&ops, __ATOMIC_ACQUIRE);
-
-	/* Two threads may both resolve; they store the same pointer. */
-	if (!o) {
-		o = resolve();
-		__atomic_store_n(&ops, o, __ATOMIC_RELEASE);
-	}
-	return o;
+	pthread_once(&chosen_once, resolve);
+	return chosen;
 }
