@@ -595,11 +595,13 @@ static inline __attribute__((always_inline)) int vun(struct sim_xstate *x,
 	pd = x->sram + dst;
 	if (t == VT_F32) {
 		const struct sim_simd_ops *simd = sim_simd();
+		void (*wide)(uint8_t *, const uint8_t *, uint64_t) =
+			op == VOP_EXP ? simd->exp_f32 : op == VOP_RELU ? simd->relu_f32
+			: op == VOP_TANH ? simd->tanh_f32 : op == VOP_SIGMOID ? simd->sigmoid_f32
+			: op == VOP_GELU ? simd->gelu_f32 : NULL;
 
-		if (op == VOP_EXP && simd->exp_f32 && fwd_safe(dst, a, 4 * n))
-			simd->exp_f32(pd, pa, n);
-		else if (op == VOP_RELU && simd->relu_f32 && fwd_safe(dst, a, 4 * n))
-			simd->relu_f32(pd, pa, n);
+		if (wide && fwd_safe(dst, a, 4 * n))
+			wide(pd, pa, n);
 		else
 			for (uint64_t i = 0; i < n; i++)
 				st_float(pd + 4 * i, t, fun(op, ld_float(pa + 4 * i, t)));

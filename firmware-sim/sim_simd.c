@@ -256,27 +256,11 @@ T_AVX2 static void bin_f32_avx2(enum sim_vop op, uint8_t *dst, const uint8_t *a,
 	}
 }
 
-/* relu: x if x > 0, else +0; NaN canonical. */
+/* relu: x if x > 0, else +0; NaN stays NaN (the store makes it canonical). */
 INLINE T_AVX2 __m256 relu8(__m256 x)
 {
-	return canon8(_mm256_blendv_ps(_mm256_and_ps(x, _mm256_cmp_ps(x, _mm256_setzero_ps(),
-								      _CMP_GT_OQ)),
-				       x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)));
-}
-
-T_AVX2 static void relu_f32_avx2(uint8_t *dst, const uint8_t *src, uint64_t n)
-{
-	uint64_t i = 0;
-
-	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps((float *)(dst + 4 * i),
-				 relu8(_mm256_loadu_ps((const float *)(src + 4 * i))));
-	if (i < n) {
-		__m256i k = mask8((int64_t)(n - i));
-
-		_mm256_maskstore_ps((float *)(dst + 4 * i), k,
-				    relu8(_mm256_maskload_ps((const float *)(src + 4 * i), k)));
-	}
+	return _mm256_blendv_ps(_mm256_and_ps(x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ)),
+				x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
 /* The exp algorithm of docs/numerics.md ("vexp.f32") on 8 lanes, operation by operation
@@ -318,20 +302,76 @@ INLINE T_AVX2 __m256 exp8(__m256 x)
 				_mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-T_AVX2 static void exp_f32_avx2(uint8_t *dst, const uint8_t *src, uint64_t n)
+/* tanh, sigmoid and gelu of docs/numerics.md on 8 lanes, operation by operation as
+ * tanh_f32(), sigmoid_f32() and gelu_f32() in sim_exec.c (exp8 for their exp: it differs
+ * from exp_f32() only for a NaN input, where these results are NaN anyway). */
+INLINE T_AVX2 __m256 tanh8(__m256 x)
 {
-	uint64_t i = 0;
+	const __m256 one = _mm256_set1_ps(1.0f);
+	const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+	__m256 ax = _mm256_andnot_ps(sign, x), e, yb, z, p, ys, r;
 
-	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps((float *)(dst + 4 * i),
-				 exp8(_mm256_loadu_ps((const float *)(src + 4 * i))));
-	if (i < n) {
-		__m256i k = mask8((int64_t)(n - i));
-
-		_mm256_maskstore_ps((float *)(dst + 4 * i), k,
-				    exp8(_mm256_maskload_ps((const float *)(src + 4 * i), k)));
-	}
+	e = exp8(_mm256_add_ps(ax, ax));
+	yb = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+	yb = _mm256_or_ps(yb, _mm256_and_ps(x, sign));
+	z = _mm256_mul_ps(x, x);
+	p = _mm256_set1_ps(-5.70498872745e-3f);
+	p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(2.06390887954e-2f));
+	p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-5.37397155531e-2f));
+	p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(1.33314422036e-1f));
+	p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-3.33332819422e-1f));
+	ys = _mm256_mul_ps(p, z);
+	ys = _mm256_mul_ps(ys, x);
+	ys = _mm256_add_ps(ys, x);
+	r = _mm256_blendv_ps(ys, yb, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_GT_OQ));
+	/* x == +-0 or NaN: x itself */
+	return _mm256_blendv_ps(r, x, _mm256_or_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ),
+						   _mm256_cmp_ps(x, x, _CMP_UNORD_Q)));
 }
+
+INLINE T_AVX2 __m256 sigmoid8(__m256 x)
+{
+	__m256 e = exp8(_mm256_xor_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u))));
+
+	return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+INLINE T_AVX2 __m256 gelu8(__m256 x)
+{
+	__m256 u = _mm256_mul_ps(x, x), t, y, h;
+
+	u = _mm256_mul_ps(u, x);
+	u = _mm256_mul_ps(u, _mm256_set1_ps(0.044715f));
+	u = _mm256_add_ps(x, u);
+	u = _mm256_mul_ps(u, _mm256_set1_ps(0.7978845608f));
+	t = tanh8(u);
+	y = _mm256_add_ps(t, _mm256_set1_ps(1.0f));
+	h = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
+	y = _mm256_mul_ps(h, y);
+	return _mm256_blendv_ps(y, _mm256_set1_ps(-0.0f),
+				_mm256_cmp_ps(x, _mm256_set1_ps(-__builtin_inff()), _CMP_EQ_OQ));
+}
+
+/* n elements of fn(src) to dst, canonical NaNs; whole vectors, then a masked tail. */
+#define UNARY8(name, fn) \
+	T_AVX2 static void name(uint8_t *dst, const uint8_t *src, uint64_t n) \
+	{ \
+		uint64_t i = 0; \
+		for (; i + 8 <= n; i += 8) \
+			_mm256_storeu_ps((float *)(dst + 4 * i), \
+					 canon8(fn(_mm256_loadu_ps((const float *)(src + 4 * i))))); \
+		if (i < n) { \
+			__m256i k = mask8((int64_t)(n - i)); \
+			_mm256_maskstore_ps((float *)(dst + 4 * i), k, \
+					    canon8(fn(_mm256_maskload_ps((const float *)(src + 4 * i), \
+									 k)))); \
+		} \
+	}
+UNARY8(relu_f32_avx2, relu8)
+UNARY8(exp_f32_avx2, exp8)
+UNARY8(tanh_f32_avx2, tanh8)
+UNARY8(sigmoid_f32_avx2, sigmoid8)
+UNARY8(gelu_f32_avx2, gelu8)
 
 /* Stores of C blocks: a plain store where every lane is in C. (With only the masked store
  * after the k loop, GCC 12 copied every accumulator twice per iteration.) */
@@ -449,6 +489,9 @@ static const struct sim_simd_ops ops_avx2 = {
 	.bin_f32 = bin_f32_avx2,
 	.relu_f32 = relu_f32_avx2,
 	.exp_f32 = exp_f32_avx2,
+	.tanh_f32 = tanh_f32_avx2,
+	.sigmoid_f32 = sigmoid_f32_avx2,
+	.gelu_f32 = gelu_f32_avx2,
 	.mm_scratch = mm_scratch_avx2,
 	.mm_pack = mm_pack_avx2,
 	.mm_rows = mm_rows_avx2,
@@ -504,24 +547,8 @@ T_AVX512 static void bin_f32_avx512(enum sim_vop op, uint8_t *dst, const uint8_t
 
 INLINE T_AVX512 __m512 relu16(__m512 x)
 {
-	/* x where x > 0, +0 elsewhere, canonical NaN where x is NaN */
-	__m512 r = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), x);
-
-	return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), r,
-				    _mm512_castsi512_ps(_mm512_set1_epi32((int)CANON_NAN)));
-}
-
-T_AVX512 static void relu_f32_avx512(uint8_t *dst, const uint8_t *src, uint64_t n)
-{
-	uint64_t i = 0;
-
-	for (; i + 16 <= n; i += 16)
-		_mm512_storeu_ps(dst + 4 * i, relu16(_mm512_loadu_ps(src + 4 * i)));
-	if (i < n) {
-		__mmask16 k = mask16((int64_t)(n - i));
-
-		_mm512_mask_storeu_ps(dst + 4 * i, k, relu16(_mm512_maskz_loadu_ps(k, src + 4 * i)));
-	}
+	/* x where x > 0 or NaN, +0 elsewhere */
+	return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NLE_UQ), x);
 }
 
 /* exp8() on 16 lanes; roundscale with nearest-even is rne(). */
@@ -560,18 +587,75 @@ INLINE T_AVX512 __m512 exp16(__m512 x)
 				    _mm512_castsi512_ps(_mm512_set1_epi32((int)CANON_NAN)));
 }
 
-T_AVX512 static void exp_f32_avx512(uint8_t *dst, const uint8_t *src, uint64_t n)
+/* tanh8(), sigmoid8(), gelu8() on 16 lanes. */
+INLINE T_AVX512 __m512 tanh16(__m512 x)
 {
-	uint64_t i = 0;
+	const __m512 one = _mm512_set1_ps(1.0f);
+	const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+	__m512 ax = _mm512_castsi512_ps(_mm512_andnot_si512(sign, _mm512_castps_si512(x)));
+	__m512 e, yb, z, p, ys, r;
 
-	for (; i + 16 <= n; i += 16)
-		_mm512_storeu_ps(dst + 4 * i, exp16(_mm512_loadu_ps(src + 4 * i)));
-	if (i < n) {
-		__mmask16 k = mask16((int64_t)(n - i));
-
-		_mm512_mask_storeu_ps(dst + 4 * i, k, exp16(_mm512_maskz_loadu_ps(k, src + 4 * i)));
-	}
+	e = exp16(_mm512_add_ps(ax, ax));
+	yb = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+	yb = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(yb),
+						 _mm512_and_si512(_mm512_castps_si512(x), sign)));
+	z = _mm512_mul_ps(x, x);
+	p = _mm512_set1_ps(-5.70498872745e-3f);
+	p = _mm512_add_ps(_mm512_mul_ps(p, z), _mm512_set1_ps(2.06390887954e-2f));
+	p = _mm512_add_ps(_mm512_mul_ps(p, z), _mm512_set1_ps(-5.37397155531e-2f));
+	p = _mm512_add_ps(_mm512_mul_ps(p, z), _mm512_set1_ps(1.33314422036e-1f));
+	p = _mm512_add_ps(_mm512_mul_ps(p, z), _mm512_set1_ps(-3.33332819422e-1f));
+	ys = _mm512_mul_ps(p, z);
+	ys = _mm512_mul_ps(ys, x);
+	ys = _mm512_add_ps(ys, x);
+	r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_GT_OQ), ys, yb);
+	return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ) |
+					    _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q),
+				    r, x);
 }
+
+INLINE T_AVX512 __m512 sigmoid16(__m512 x)
+{
+	__m512 e = exp16(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x),
+							      _mm512_set1_epi32((int)0x80000000u))));
+
+	return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+INLINE T_AVX512 __m512 gelu16(__m512 x)
+{
+	__m512 u = _mm512_mul_ps(x, x), t, y, h;
+
+	u = _mm512_mul_ps(u, x);
+	u = _mm512_mul_ps(u, _mm512_set1_ps(0.044715f));
+	u = _mm512_add_ps(x, u);
+	u = _mm512_mul_ps(u, _mm512_set1_ps(0.7978845608f));
+	t = tanh16(u);
+	y = _mm512_add_ps(t, _mm512_set1_ps(1.0f));
+	h = _mm512_mul_ps(x, _mm512_set1_ps(0.5f));
+	y = _mm512_mul_ps(h, y);
+	return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-__builtin_inff()),
+						       _CMP_EQ_OQ),
+				    y, _mm512_set1_ps(-0.0f));
+}
+
+#define UNARY16(name, fn) \
+	T_AVX512 static void name(uint8_t *dst, const uint8_t *src, uint64_t n) \
+	{ \
+		uint64_t i = 0; \
+		for (; i + 16 <= n; i += 16) \
+			_mm512_storeu_ps(dst + 4 * i, canon16(fn(_mm512_loadu_ps(src + 4 * i)))); \
+		if (i < n) { \
+			__mmask16 k = mask16((int64_t)(n - i)); \
+			_mm512_mask_storeu_ps(dst + 4 * i, k, \
+					      canon16(fn(_mm512_maskz_loadu_ps(k, src + 4 * i)))); \
+		} \
+	}
+UNARY16(relu_f32_avx512, relu16)
+UNARY16(exp_f32_avx512, exp16)
+UNARY16(tanh_f32_avx512, tanh16)
+UNARY16(sigmoid_f32_avx512, sigmoid16)
+UNARY16(gelu_f32_avx512, gelu16)
 
 INLINE T_AVX512 void st16f(float *p, __mmask16 k, __m512 v)
 {
@@ -700,6 +784,9 @@ static const struct sim_simd_ops ops_avx512 = {
 	.bin_f32 = bin_f32_avx512,
 	.relu_f32 = relu_f32_avx512,
 	.exp_f32 = exp_f32_avx512,
+	.tanh_f32 = tanh_f32_avx512,
+	.sigmoid_f32 = sigmoid_f32_avx512,
+	.gelu_f32 = gelu_f32_avx512,
 	.mm_scratch = mm_scratch_avx512,
 	.mm_pack = mm_pack_avx512,
 	.mm_rows = mm_rows_avx512,
@@ -848,6 +935,9 @@ static const struct sim_simd_ops ops_vnni = {
 	.bin_f32 = bin_f32_avx512,
 	.relu_f32 = relu_f32_avx512,
 	.exp_f32 = exp_f32_avx512,
+	.tanh_f32 = tanh_f32_avx512,
+	.sigmoid_f32 = sigmoid_f32_avx512,
+	.gelu_f32 = gelu_f32_avx512,
 	.mm_scratch = mm_scratch_vnni,
 	.mm_pack = mm_pack_vnni,
 	.mm_rows = mm_rows_vnni,

@@ -52,6 +52,9 @@ struct sim_simd_ops {
 			uint64_t n);
 	void (*relu_f32)(uint8_t *dst, const uint8_t *src, uint64_t n);
 	void (*exp_f32)(uint8_t *dst, const uint8_t *src, uint64_t n);
+	void (*tanh_f32)(uint8_t *dst, const uint8_t *src, uint64_t n);
+	void (*sigmoid_f32)(uint8_t *dst, const uint8_t *src, uint64_t n);
+	void (*gelu_f32)(uint8_t *dst, const uint8_t *src, uint64_t n);
 	/* Matmul: scratch bytes for mm (64-byte aligned by the callee inside it), packing
 	 * of A and B into the scratch, then C rows [m0, m1) for all n, each C row read (mma)
 	 * and written once, row blocks in ascending order. */

@@ -2,10 +2,10 @@
 """The simulator's wide kernels (firmware-sim/sim_simd.c: AVX2, AVX-512, AVX-512 VNNI) give
 the reference model's bits (npu.testing.refmodel, written from docs/numerics.md) on every
 level the host CPU has, and so does the portable fallback. Each level runs in its own
-process (NPU_SIM_SIMD picks it once per process) over the same cases: vexp / vrelu / vadd /
-vsub / vmul.f32 on every tail length of 8 and 16 lanes, edge values (NaN payloads, +-inf,
-denormals, exp's overflow and underflow into subnormals, the clamps at 100 and -104) and
-aliased operands; mm / mma of every type over every row remainder of the 4-row register
+process (NPU_SIM_SIMD picks it once per process) over the same cases: vexp / vrelu /
+vtanh / vsigmoid / vgelu / vadd / vsub / vmul.f32 on every tail length of 8 and 16 lanes,
+edge values (NaN payloads, +-inf, denormals, exp's overflow and underflow into subnormals,
+the clamps at 100 and -104, tanh's switch at 0.625) and aliased operands; mm / mma of every type over every row remainder of the 4-row register
 block, column tails of the 8/16-lane vectors and 16/64-column strips, K remainders of the
 int8 pairs and quads, int8 extremes whose sums wrap, fp16/bf16 specials, padded strides,
 C rows that overlap each other, C rows in descending order, and C over A."""
@@ -42,7 +42,8 @@ def f32_edges(rng, n: int) -> np.ndarray:
                         -1e-45, 1.1754942e-38, -1.1754942e-38, 3.4028235e38, -3.4028235e38,
                         88.72, 88.7228, 88.73, 89.0, -87.3, -88.0, -100.0, -103.0, -103.9,
                         -104.0, -104.5, 99.9, 100.0, 100.5, 1e10, -1e10, 0.34657359,
-                        -0.34657359, 1e-8, -1e-8], np.float32)
+                        -0.34657359, 1e-8, -1e-8, 0.625, -0.625, 0.62500006, -0.62500006,
+                        9.0, -9.0, 20.0, -20.0, 44.4, -44.4, 1e-20, -1e-20], np.float32)
     payload = np.array([0x7FC00001, 0xFFC00000, 0x7F800001, 0xFFFFFFFF, 0x7FBFFFFF],
                        np.uint32).view(np.float32)
     wide = rng.uniform(-110, 110, n).astype(np.float32)
@@ -61,7 +62,8 @@ def vector_cases(rng) -> list[tuple[str, str, bytes]]:
     image[0x4000:0x4000 + 4 * n_src] = b.tobytes()
     lengths = list(range(1, 18)) + [31, 33, 64, 100, 1027]
     cases = []
-    for op in ("vexp.f32", "vrelu.f32", "vadd.f32", "vsub.f32", "vmul.f32"):
+    for op in ("vexp.f32", "vrelu.f32", "vtanh.f32", "vsigmoid.f32", "vgelu.f32", "vadd.f32",
+               "vsub.f32", "vmul.f32"):
         binary = op in ("vadd.f32", "vsub.f32", "vmul.f32")
         lines = []
         dst = 0x8000

@@ -5,8 +5,8 @@
  * begins (C's last row ends the SRAM block), so a vector tail that reads or writes one
  * byte too far crashes the test (masked lanes may not fault, and the sanitizers do not see
  * into intrinsics). Results are compared with plain loops of docs/numerics.md
- * (relu, add, matmul: products rounded, k ascending, int8 sums mod 2^32) and, for exp,
- * between levels. The Python tests (tests/test_sim_simd.py) check them against the
+ * (relu, add, matmul: products rounded, k ascending, int8 sums mod 2^32) and, for the
+ * transcendentals, between levels. The Python tests (tests/test_sim_simd.py) check them against the
  * reference model through the whole stack.
  */
 #include <stdio.h>
@@ -116,6 +116,16 @@ static void test_elementwise(const struct sim_simd_ops *o, const struct sim_simd
 		o->exp_f32((uint8_t *)d, (const uint8_t *)a, n);
 		first->exp_f32((uint8_t *)e, (const uint8_t *)a, n);
 		CHECK(memcmp(d, e, 4 * n) == 0);
+		o->tanh_f32((uint8_t *)d, (const uint8_t *)a, n);
+		first->tanh_f32((uint8_t *)e, (const uint8_t *)a, n);
+		CHECK(memcmp(d, e, 4 * n) == 0);
+		o->sigmoid_f32((uint8_t *)d, (const uint8_t *)a, n);
+		first->sigmoid_f32((uint8_t *)e, (const uint8_t *)a, n);
+		CHECK(memcmp(d, e, 4 * n) == 0);
+		o->gelu_f32((uint8_t *)d, (const uint8_t *)a, n);
+		first->gelu_f32((uint8_t *)e, (const uint8_t *)a, n);
+		CHECK(memcmp(d, e, 4 * n) == 0);
+		o->exp_f32((uint8_t *)d, (const uint8_t *)a, n);
 		/* in place */
 		memcpy(e, a, 4 * n);
 		o->exp_f32((uint8_t *)e, (const uint8_t *)e, n);
@@ -227,7 +237,8 @@ int main(void)
 
 		if (!o)
 			continue;
-		CHECK(o->exp_f32 && o->relu_f32 && o->bin_f32 && o->mm_rows);
+		CHECK(o->exp_f32 && o->relu_f32 && o->tanh_f32 && o->sigmoid_f32 && o->gelu_f32 &&
+		      o->bin_f32 && o->mm_rows);
 		first = first ? first : o;
 		levels++;
 		test_elementwise(o, first);
