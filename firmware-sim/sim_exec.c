@@ -934,7 +934,8 @@ static inline __attribute__((always_inline)) int mm(struct sim_xstate *x,
 
 /* sim_mmu_check() / sim_mmu_copy() of one row of a 2-D DMA, inlined: rows are often a
  * few hundred bytes (matmul tiles), where the calls and sim_mmu_copy()'s atomic progress
- * bump per row cost more than the copy; dma2() counts one progress event per transfer. */
+ * bump per row cost more than the copy; dma2() counts one progress event per transfer
+ * (and per 4096 rows of a long one). */
 static inline bool row_mapped(struct sim_mmu *m, uint64_t va, uint64_t len, bool write,
 			      uint64_t *fault_va)
 {
@@ -995,10 +996,12 @@ static inline int dma2(struct sim_xstate *x, const struct sim_dinsn *d, bool to_
 	}
 	for (uint64_t r = 0; r < rows; r++) {
 		row_copy(m, va + r * vstride, x->sram + (sram + r * sstride), rb, to_dev);
-		if (SIM_UNLIKELY((r & 4095) == 4095) && (rc = sim_x_poll(x))) {
+		if (SIM_UNLIKELY((r & 4095) == 4095)) {
+			/* a long transfer shows the watchdog progress as it goes */
 			if (m->progress)
 				__atomic_fetch_add(m->progress, 1, __ATOMIC_RELAXED);
-			return rc;
+			if ((rc = sim_x_poll(x)))
+				return rc;
 		}
 	}
 	if (m->progress)
