@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "sim_internal.h"
+#include "sim_simd.h"
 
 #pragma GCC diagnostic error "-Wimplicit-function-declaration"
 
@@ -450,6 +451,14 @@ static inline int rows_check(struct sim_xstate *x, uint64_t base, uint64_t strid
 	return 0;
 }
 
+/* A wide kernel processes whole vectors in ascending order: that is the spec's sequential
+ * loop when the source [s, s + len) is disjoint from dst or starts at or after it (element
+ * i is then never read after a lower element's write reached it). */
+static inline bool fwd_safe(uint64_t dst, uint64_t s, uint64_t len)
+{
+	return dst <= s || dst >= s + len;
+}
+
 /* ---- elementwise ops ----------------------------------------------------------------------- */
 enum {
 	VOP_ADD, VOP_SUB, VOP_MUL, VOP_DIV, VOP_MIN, VOP_MAX, VOP_AND, VOP_OR, VOP_XOR,
@@ -529,9 +538,18 @@ static inline __attribute__((always_inline)) int vbin(struct sim_xstate *x,
 			memcpy(pd + 4 * i, &m, 4);
 		}
 	} else if (t == VT_F32) {
-		for (uint64_t i = 0; i < n; i++)
-			st_float(pd + 4 * i, t, fbin(op, ld_float(pa + 4 * i, t),
-						     ld_float(pb + 4 * i, t)));
+		const struct sim_simd_ops *simd = sim_simd();
+
+		if ((op == VOP_ADD || op == VOP_SUB || op == VOP_MUL) && simd->bin_f32 &&
+		    fwd_safe(dst, a, 4 * n) && fwd_safe(dst, b, 4 * n)) {
+			simd->bin_f32(op == VOP_ADD ? SIM_VOP_ADD : op == VOP_SUB ? SIM_VOP_SUB
+										  : SIM_VOP_MUL,
+				      pd, pa, pb, n);
+		} else {
+			for (uint64_t i = 0; i < n; i++)
+				st_float(pd + 4 * i, t, fbin(op, ld_float(pa + 4 * i, t),
+							     ld_float(pb + 4 * i, t)));
+		}
 	} else {
 		for (uint64_t i = 0; i < n; i++)
 			st_int(pd + es * i, t, ibin(op, t, ld_int(pa + es * i, t),
@@ -576,8 +594,17 @@ static inline __attribute__((always_inline)) int vun(struct sim_xstate *x,
 	pa = x->sram + a;
 	pd = x->sram + dst;
 	if (t == VT_F32) {
-		for (uint64_t i = 0; i < n; i++)
-			st_float(pd + 4 * i, t, fun(op, ld_float(pa + 4 * i, t)));
+		const struct sim_simd_ops *simd = sim_simd();
+		void (*wide)(uint8_t *, const uint8_t *, uint64_t) =
+			op == VOP_EXP ? simd->exp_f32 : op == VOP_RELU ? simd->relu_f32
+			: op == VOP_TANH ? simd->tanh_f32 : op == VOP_SIGMOID ? simd->sigmoid_f32
+			: op == VOP_GELU ? simd->gelu_f32 : NULL;
+
+		if (wide && fwd_safe(dst, a, 4 * n))
+			wide(pd, pa, n);
+		else
+			for (uint64_t i = 0; i < n; i++)
+				st_float(pd + 4 * i, t, fun(op, ld_float(pa + 4 * i, t)));
 	} else {
 		for (uint64_t i = 0; i < n; i++) {
 			int32_t v = ld_int(pa + es * i, t);
@@ -775,6 +802,38 @@ static void *scratch(size_t bytes)
 
 #define MM_NB 64    /* columns per accumulator block: stays in registers / L1 */
 
+/* mm on the wide kernels (sim_simd.c), operands checked. C rows that overlap each other
+ * (|MM_LDC| < 4N) go one row at a time, so each row reads what the rows before it wrote. */
+static int mm_wide(struct sim_xstate *x, const struct sim_dinsn *d, unsigned t, bool acc)
+{
+	const struct sim_simd_ops *simd = sim_simd();
+	struct sim_mm mm = {
+		.sram = x->sram,
+		.a = x->r[d->rs1], .lda = x->cfg[NPU_SREG_MM_LDA],
+		.b = x->r[d->rs2], .ldb = x->cfg[NPU_SREG_MM_LDB],
+		.c = x->r[d->rdr], .ldc = x->cfg[NPU_SREG_MM_LDC],
+		.M = x->cfg[NPU_SREG_MM_M], .N = x->cfg[NPU_SREG_MM_N], .K = x->cfg[NPU_SREG_MM_K],
+		.type = t == VT_I8 ? SIM_MM_I8 : t == VT_F16 ? SIM_MM_F16
+			: t == VT_BF16 ? SIM_MM_BF16 : SIM_MM_F32,
+		.acc = acc,
+	};
+	uint64_t dist = mm.ldc <= INT64_MAX ? mm.ldc : 0 - mm.ldc;
+	uint64_t step = mm.M == 1 || dist >= 4 * mm.N ? 64 : 1;
+	void *buf = scratch(simd->mm_scratch(&mm));
+	int rc;
+
+	if (!buf)
+		return sim_x_trap(x, NPU_TRAP_ABORTED, 0, 0); /* host out of memory */
+	simd->mm_pack(&mm, buf);
+	for (uint64_t m = 0; m < mm.M; m += step) {
+		simd->mm_rows(&mm, m, mm.M - m < step ? mm.M : m + step);
+		if (SIM_UNLIKELY(((m + step) & 63) == 0) && (rc = sim_x_poll(x)))
+			return rc;
+	}
+	x->cycles += extra_cycles(d->timing, 0, mm.M * mm.N * mm.K);
+	return 0;
+}
+
 static inline __attribute__((always_inline)) int mm(struct sim_xstate *x,
 						    const struct sim_dinsn *d, unsigned t, bool acc)
 {
@@ -798,6 +857,8 @@ static inline __attribute__((always_inline)) int mm(struct sim_xstate *x,
 	    (rc = rows_check(x, B, ldb, K, N * es, es, 0)) ||
 	    (rc = rows_check(x, C, ldc, M, N * 4, 4, NPU_FAULT_WRITE)))
 		return rc;
+	if (sim_simd()->mm_rows)
+		return mm_wide(x, d, t, acc);
 	buf = scratch((M * K + K * N) * 4);
 	if (!buf)
 		return sim_x_trap(x, NPU_TRAP_ABORTED, 0, 0); /* host out of memory */
@@ -871,6 +932,45 @@ static inline __attribute__((always_inline)) int mm(struct sim_xstate *x,
 	return 0;
 }
 
+/* sim_mmu_check() / sim_mmu_copy() of one row of a 2-D DMA, inlined: rows are often a
+ * few hundred bytes (matmul tiles), where the calls and sim_mmu_copy()'s atomic progress
+ * bump per row cost more than the copy; dma2() counts one progress event per transfer
+ * (and per 4096 rows of a long one). */
+static inline bool row_mapped(struct sim_mmu *m, uint64_t va, uint64_t len, bool write,
+			      uint64_t *fault_va)
+{
+	uint64_t off = 0, avail;
+
+	while (off < len) {
+		if (!sim_mmu_span(m, va + off, write, &avail)) {
+			*fault_va = va + off;
+			return false;
+		}
+		off += avail;
+	}
+	return true;
+}
+
+static inline void row_copy(struct sim_mmu *m, uint64_t va, uint8_t *buf, uint64_t len,
+			    bool to_dev)
+{
+	uint64_t off = 0, avail;
+
+	while (off < len) {
+		uint8_t *p = sim_mmu_span(m, va + off, to_dev, &avail);
+
+		if (!p) /* checked before; only a concurrent page-table edit gets here */
+			break;
+		if (avail > len - off)
+			avail = len - off;
+		if (to_dev)
+			memcpy(p, buf + off, avail);
+		else
+			memcpy(buf + off, p, avail);
+		off += avail;
+	}
+}
+
 /* 2-D DMA: rows of rb bytes; every SRAM row, then every device row, is checked before any
  * byte moves, so a faulting transfer changes nothing. */
 static inline int dma2(struct sim_xstate *x, const struct sim_dinsn *d, bool to_dev)
@@ -888,17 +988,24 @@ static inline int dma2(struct sim_xstate *x, const struct sim_dinsn *d, bool to_
 	if ((rc = rows_check(x, sram, sstride, rows, rb, 1, to_dev ? 0 : NPU_FAULT_WRITE)))
 		return rc;
 	for (uint64_t r = 0; r < rows; r++) {
-		if (sim_mmu_check(m, va + r * vstride, rb, to_dev, &fault_va, NULL))
+		if (!row_mapped(m, va + r * vstride, rb, to_dev, &fault_va))
 			return sim_x_trap(x, NPU_TRAP_PAGE_FAULT, fault_va,
 					  to_dev ? NPU_FAULT_WRITE : 0);
 		if (SIM_UNLIKELY((r & 4095) == 4095) && (rc = sim_x_poll(x)))
 			return rc;
 	}
 	for (uint64_t r = 0; r < rows; r++) {
-		sim_mmu_copy(m, va + r * vstride, x->sram + (sram + r * sstride), rb, to_dev);
-		if (SIM_UNLIKELY((r & 4095) == 4095) && (rc = sim_x_poll(x)))
-			return rc;
+		row_copy(m, va + r * vstride, x->sram + (sram + r * sstride), rb, to_dev);
+		if (SIM_UNLIKELY((r & 4095) == 4095)) {
+			/* a long transfer shows the watchdog progress as it goes */
+			if (m->progress)
+				__atomic_fetch_add(m->progress, 1, __ATOMIC_RELAXED);
+			if ((rc = sim_x_poll(x)))
+				return rc;
+		}
 	}
+	if (m->progress)
+		__atomic_fetch_add(m->progress, 1, __ATOMIC_RELAXED);
 	bytes = rows > UINT64_MAX / rb ? UINT64_MAX : rows * rb;
 	x->cycles += extra_cycles(d->timing, bytes, 0);
 	return 0;
