@@ -1147,9 +1147,18 @@ static __attribute__((noinline, noclone)) int interp(struct sim_core *c, struct 
 	chunk = left = limit < SIM_CHECK_INTERVAL ? limit : SIM_CHECK_INTERVAL;
 	d = code + l->entry;
 
-block:	/* d starts a block: the entry, a branch target, or the instruction after a branch */
-	if (SIM_UNLIKELY(left < d->blk_insns))
-		goto refill;
+	/* d starts a block: the entry, a branch target, or the instruction after a branch. Each
+	 * branch enters its own copy, so each has its own indirect jump to predict. */
+#define ENTER_BLOCK() \
+	do { \
+		if (SIM_UNLIKELY(left < d->blk_insns)) \
+			goto refill; \
+		left -= d->blk_insns; \
+		x.cycles += d->blk_cycles; \
+		goto *d->op; \
+	} while (0)
+block:
+	ENTER_BLOCK();
 enter:
 	left -= d->blk_insns;
 	x.cycles += d->blk_cycles;
@@ -1162,16 +1171,17 @@ op_##ID: \
 	if (SIM_LIKELY(rc == SIM_X_OK)) { \
 		d++; \
 		if (NPU_TIMING_##timing == NPU_TIMING_BRANCH) \
-			goto block; \
+			ENTER_BLOCK(); \
 		goto *d->op; \
 	} \
 	if (NPU_TIMING_##timing == NPU_TIMING_BRANCH && rc == SIM_X_TAKEN) { \
 		d += d->imm; \
-		goto block; \
+		ENTER_BLOCK(); \
 	} \
 	goto out;
 	NPU_INSN_LIST(X)
 #undef X
+#undef ENTER_BLOCK
 
 op_ILLEGAL:
 	return report(&x, NPU_TRAP_ILLEGAL_INSN, SIM_PC(&x, d), SIM_PC(&x, d), 0);
