@@ -150,7 +150,9 @@ struct sim_dinsn {
 	uint32_t blk_insns; /* instructions from here to the end of the block, this one included */
 	union {
 		uint32_t blk_cycles;    /* their base cycles (timing class) */
-		uint32_t from;          /* SIM_OP_PC_OOB: the instruction that leads here */
+		uint32_t from;          /* SIM_OP_PC_OOB: the instruction that leads here (its
+		                         * block counts it as cycles, but it traps at once and a
+		                         * trapped instance's cycles count nowhere) */
 	};
 	int64_t imm;        /* sign-extended imm; sreg id or arg index (unsigned); a branch's
 	                     * target relative to it, validated (a bad one leads to a
