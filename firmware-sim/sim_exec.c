@@ -1101,10 +1101,16 @@ static __attribute__((noinline)) int step_insn(struct sim_xstate *x, const struc
 	}
 }
 
+#ifdef __clang__
+#define SIM_NOCLONE
+#else
+#define SIM_NOCLONE __attribute__((noclone))
+#endif
+
 /* Runs one program instance (see sim_exec_instance), or with ops != NULL only returns the
  * handler table in *ops: label addresses are valid only inside this function, which must
  * therefore never be inlined or cloned (GCC does neither with a static table of labels). */
-static __attribute__((noinline, noclone)) int interp(struct sim_core *c, struct sim_launch *l,
+static __attribute__((noinline)) SIM_NOCLONE int interp(struct sim_core *c, struct sim_launch *l,
 						    uint64_t pid, const void *const **ops)
 {
 	static const void *const labels[SIM_OP_PC_OOB + 1] = {
