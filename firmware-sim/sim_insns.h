@@ -2,15 +2,16 @@
 /*
  * sim_insns.h - the semantics of every NPU instruction, one small body each, exactly as
  * the `doc` strings of firmware-sim/isa/npu-isa.toml say. Included once, by sim_exec.c,
- * whose dispatch switch is generated from NPU_INSN_LIST: an instruction of the spec
- * without a body here, or a body for an instruction the spec no longer has, fails the
- * build. Adding an instruction = edit the spec, write its body here.
+ * whose dispatch (threaded handlers, and a switch) is generated from NPU_INSN_LIST: a spec
+ * instruction without a body here, or a body for an instruction the spec no longer has,
+ * fails the build. Adding an instruction = edit the spec, write its body here.
  *
  * A body returns 0 to continue with the next instruction, SIM_X_HALT to end the program
- * instance, the result of TRAP(...), or (branches only) TAKEN / JUMP(pc). Decoding already turned "csrr with an unknown sreg", "csrw of a
- * read-only one" and "DMA tag outside 0..15" into NPU_INSN_ILLEGAL, so bodies do not check
- * them. The vector, matrix, DMA and sync helpers (vbin, mm, dma2, ...) live in sim_exec.c;
- * their type and operation arguments are constants, so each body compiles to its own loop.
+ * instance, the result of TRAP(...), or (branches only) TAKEN / JUMP(pc). Decoding already
+ * turned "csrr with an unknown sreg", "csrw of a read-only one" and "DMA tag outside 0..15"
+ * into NPU_INSN_ILLEGAL, so bodies do not check them. The vector, matrix, DMA and sync
+ * helpers (vbin, mm, dma2, ...) live in sim_exec.c; their type and operation arguments are
+ * constants, so each body compiles to its own loop.
  */
 
 #define RS1      (x->r[d->rs1])
