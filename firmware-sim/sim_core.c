@@ -53,8 +53,7 @@ static void decode(uint64_t w, struct sim_dinsn *d)
 	d->timing = npu_insn_timing[id];
 	d->pad = 0;
 	d->op = NULL;
-	d->blk_insns = 0;
-	d->blk_cycles = 0;
+	d->blk = 0;
 }
 
 static bool is_branch(const struct sim_dinsn *d)
@@ -62,13 +61,12 @@ static bool is_branch(const struct sim_dinsn *d)
 	return d->timing == NPU_TIMING_BRANCH;
 }
 
-/* The instruction at `from` leads to pc `bad`, outside the code. */
-static void pc_oob_entry(struct sim_dinsn *e, uint32_t from, uint64_t bad)
+/* The instruction at `from` leads outside the code (the interpreter works out where). */
+static void pc_oob_entry(struct sim_dinsn *e, uint32_t from)
 {
 	memset(e, 0, sizeof(*e));
 	e->id = SIM_OP_PC_OOB;
-	e->from = from;
-	e->imm = (int64_t)bad;
+	e->imm = from;
 }
 
 /* How many branches of code[0 .. n) have a target outside the code. */
@@ -92,7 +90,7 @@ static int link_blocks(struct sim_dinsn *code, uint32_t n)
 	uint64_t insns = 0, cycles = 0;     /* of the block that goes on after code[i] */
 	uint64_t next_bad = (uint64_t)n + 1;
 
-	pc_oob_entry(&code[n], n - 1, n);
+	pc_oob_entry(&code[n], n - 1);
 	for (uint32_t i = n; i-- > 0;) {
 		struct sim_dinsn *d = &code[i];
 
@@ -102,8 +100,7 @@ static int link_blocks(struct sim_dinsn *code, uint32_t n)
 		cycles += npu_timing_costs[d->timing].base;
 		if (cycles > UINT32_MAX)
 			return -EOVERFLOW;
-		d->blk_insns = (uint32_t)insns;
-		d->blk_cycles = (uint32_t)cycles;
+		d->blk = SIM_BLK(insns, cycles);
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct sim_dinsn *d = &code[i];
@@ -111,7 +108,7 @@ static int link_blocks(struct sim_dinsn *code, uint32_t n)
 
 		if (!is_branch(d) || t < n)
 			continue;
-		pc_oob_entry(&code[next_bad], i, t);
+		pc_oob_entry(&code[next_bad], i);
 		d->imm = (int64_t)(next_bad - i);
 		next_bad++;
 	}

@@ -147,18 +147,17 @@ struct sim_dinsn {
 	uint8_t rs1, rs2, rs3;
 	uint8_t timing;     /* enum npu_timing */
 	uint8_t pad;
-	uint32_t blk_insns; /* instructions from here to the end of the block, this one included */
-	union {
-		uint32_t blk_cycles;    /* their base cycles (timing class) */
-		uint32_t from;          /* SIM_OP_PC_OOB: the instruction that leads here (its
-		                         * block counts it as cycles, but it traps at once and a
-		                         * trapped instance's cycles count nowhere) */
-	};
+	uint64_t blk;       /* the rest of its block from here, this one included: instructions
+	                     * and their base cycles (SIM_BLK), read together once per block */
 	int64_t imm;        /* sign-extended imm; sreg id or arg index (unsigned); a branch's
 	                     * target relative to it, validated (a bad one leads to a
-	                     * SIM_OP_PC_OOB entry past the code); SIM_OP_PC_OOB: the bad pc */
+	                     * SIM_OP_PC_OOB entry past the code); SIM_OP_PC_OOB: the
+	                     * instruction that leads there */
 };
 _Static_assert(sizeof(struct sim_dinsn) == 32, "keep the decoded instruction small");
+#define SIM_BLK(insns, cycles)  ((uint64_t)(insns) | (uint64_t)(cycles) << 32)
+#define SIM_BLK_INSNS(blk)      ((uint32_t)(blk))
+#define SIM_BLK_CYCLES(blk)     ((uint32_t)((blk) >> 32))
 
 /* A pseudo instruction after the code: running off the end, or taking a branch whose target
  * is outside the code, lands on one and traps PC_OOB; nothing checks pc per instruction. */
