@@ -52,8 +52,68 @@ static void decode(uint64_t w, struct sim_dinsn *d)
 	d->rs3 = (uint8_t)NPU_FIELD_RS3(w);
 	d->timing = npu_insn_timing[id];
 	d->pad = 0;
-	d->cost = npu_timing_costs[d->timing].base;
-	d->pad2 = 0;
+	d->op = NULL;
+	d->blk = 0;
+}
+
+static bool is_branch(const struct sim_dinsn *d)
+{
+	return d->timing == NPU_TIMING_BRANCH;
+}
+
+/* The instruction at `from` leads outside the code (the interpreter works out where). */
+static void pc_oob_entry(struct sim_dinsn *e, uint32_t from)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = SIM_OP_PC_OOB;
+	e->imm = from;
+}
+
+/* How many branches of code[0 .. n) have a target outside the code. */
+static uint64_t count_bad_targets(const struct sim_dinsn *code, uint32_t n)
+{
+	uint64_t bad = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		bad += is_branch(&code[i]) && (uint64_t)i + (uint64_t)code[i].imm >= n;
+	return bad;
+}
+
+/* Cuts code[0 .. n) into basic blocks and points every branch whose target is outside the
+ * code at a PC_OOB entry of its own past the end (code[n] catches running off the end), so
+ * that pc never needs a check. Branch-class instructions all carry a pc-relative target in
+ * imm (a register jump has none, imm = 0, its own pc: valid); halt ends a block too. Returns
+ * 0, or -EOVERFLOW when a block's base cycles do not fit 32 bits (not with the spec's costs:
+ * at most 2^24 instructions of at most 64 cycles). */
+static int link_blocks(struct sim_dinsn *code, uint32_t n)
+{
+	uint64_t insns = 0, cycles = 0;     /* of the block that goes on after code[i] */
+	uint64_t next_bad = (uint64_t)n + 1;
+
+	pc_oob_entry(&code[n], n - 1);
+	for (uint32_t i = n; i-- > 0;) {
+		struct sim_dinsn *d = &code[i];
+
+		if (is_branch(d) || d->id == NPU_INSN_HALT)
+			insns = cycles = 0;
+		insns++;
+		cycles += npu_timing_costs[d->timing].base;
+		if (cycles > UINT32_MAX)
+			return -EOVERFLOW;
+		d->blk = SIM_BLK(insns, cycles);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct sim_dinsn *d = &code[i];
+		uint64_t t = (uint64_t)i + (uint64_t)d->imm;
+
+		if (!is_branch(d) || t < n)
+			continue;
+		pc_oob_entry(&code[next_bad], i);
+		d->imm = (int64_t)(next_bad - i);
+		next_bad++;
+	}
+	sim_exec_link(code, next_bad);
+	return 0;
 }
 
 /* Runs program instances of l on core c until the grid is exhausted or the launch aborts. */
@@ -98,8 +158,9 @@ static void *core_main(void *arg)
 	for (;;) {
 		struct sim_launch *l;
 
-		while (!hw->core_stop && hw->launch_gen == c->seen_gen)
-			pthread_cond_wait(&hw->core_cond, &hw->core_lock);
+		/* A launch needs only min(cores, grid) cores: the others sleep through it. */
+		while (!hw->core_stop && (hw->launch_gen == c->seen_gen || c->id >= hw->launch_cores))
+			pthread_cond_wait(&c->wake, &hw->core_lock);
 		if (hw->core_stop)
 			break;
 		c->seen_gen = hw->launch_gen;
@@ -121,6 +182,9 @@ int sim_cores_start(struct npu_hw *hw)
 	for (uint32_t i = 0; i < hw->cfg.cores; i++) {
 		struct sim_core *c = &hw->cores[i];
 
+		if (pthread_cond_init(&c->wake, NULL))
+			return -EAGAIN;
+		c->wake_ok = true;
 		if (pthread_create(&c->thread, NULL, core_main, c))
 			return -EAGAIN;
 		c->started = true;
@@ -128,16 +192,24 @@ int sim_cores_start(struct npu_hw *hw)
 	return 0;
 }
 
+/* Also undoes a partial sim_cores_start(). */
 void sim_cores_stop(struct npu_hw *hw)
 {
 	pthread_mutex_lock(&hw->core_lock);
 	hw->core_stop = true;
-	pthread_cond_broadcast(&hw->core_cond);
+	for (uint32_t i = 0; i < hw->cfg.cores; i++)
+		if (hw->cores[i].wake_ok)
+			pthread_cond_broadcast(&hw->cores[i].wake);
 	pthread_mutex_unlock(&hw->core_lock);
 	for (uint32_t i = 0; i < hw->cfg.cores; i++) {
-		if (hw->cores[i].started)
-			pthread_join(hw->cores[i].thread, NULL);
-		hw->cores[i].started = false;
+		struct sim_core *c = &hw->cores[i];
+
+		if (c->started)
+			pthread_join(c->thread, NULL);
+		c->started = false;
+		if (c->wake_ok)
+			pthread_cond_destroy(&c->wake);
+		c->wake_ok = false;
 	}
 }
 
@@ -160,9 +232,9 @@ int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_
 {
 	struct sim_mmu *m = &hw->cores[0].mmu;
 	struct sim_launch *l;
-	uint64_t total, fault_va = 0, bytes;
+	uint64_t total, fault_va = 0, bytes, entries;
 	uint64_t *raw = NULL;
-	struct sim_dinsn *code = NULL;
+	struct sim_dinsn *code = NULL, *tmp;
 	int ret;
 
 	/* One early return per invalid field; the address names the offending value. */
@@ -197,7 +269,7 @@ int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_
 	bytes = (uint64_t)p->code_words * 8;
 	l = calloc(1, sizeof(*l));
 	raw = malloc(bytes);
-	code = malloc((uint64_t)p->code_words * sizeof(*code));
+	code = malloc(((uint64_t)p->code_words + 1) * sizeof(*code));
 	if (l)
 		l->core_cycles = calloc(hw->cfg.cores, sizeof(uint64_t));
 	if (!l || !raw || !code || !l->core_cycles) {
@@ -222,6 +294,16 @@ int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_
 	sim_mmu_copy(m, p->code_va, raw, bytes, false);
 	for (uint32_t i = 0; i < p->code_words; i++)
 		decode(raw[i], &code[i]);
+	entries = (uint64_t)p->code_words + 1 + count_bad_targets(code, p->code_words);
+	tmp = realloc(code, entries * sizeof(*code));
+	if (!tmp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	code = tmp;
+	ret = link_blocks(code, p->code_words);
+	if (ret)
+		goto out; /* a DEVICE_ERROR fault: the device cannot run it */
 
 	l->code = code;
 	l->raw = raw;
@@ -274,11 +356,15 @@ int sim_launch_run(struct npu_hw *hw, const struct npu_hw_pkt_launch *p, uint64_
 		/* Nothing to share out: run inline on the command processor, as core 0. */
 		core_run(&hw->cores[0], l);
 	} else {
+		uint32_t cores = total < hw->cfg.cores ? (uint32_t)total : hw->cfg.cores;
+
 		pthread_mutex_lock(&hw->core_lock);
 		hw->launch = l;
-		hw->cores_running = hw->cfg.cores;
+		hw->cores_running = cores;
+		hw->launch_cores = cores;
 		hw->launch_gen++;
-		pthread_cond_broadcast(&hw->core_cond);
+		for (uint32_t i = 0; i < cores; i++)
+			pthread_cond_signal(&hw->cores[i].wake);
 		while (hw->cores_running)
 			pthread_cond_wait(&hw->done_cond, &hw->core_lock);
 		hw->launch = NULL;

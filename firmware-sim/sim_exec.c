@@ -2,10 +2,15 @@
 /*
  * sim_exec.c - the NPU core interpreter: runs one program instance over pre-decoded code.
  *
- * The loop is a plain switch generated from NPU_INSN_LIST; each case calls the
- * instruction's body exec_<ID> from sim_insns.h. A spec instruction without a body is an
- * implicit declaration, made a hard error below. No locks per instruction: the only shared
- * state touched is the launch's abort flag, read every SIM_CHECK_INTERVAL instructions.
+ * Threaded dispatch: every pre-decoded instruction carries the address of its handler, a
+ * label of interp() generated from NPU_INSN_LIST, and each handler (the instruction's body
+ * exec_<ID> from sim_insns.h, inlined) ends with a jump to the next one's. A spec
+ * instruction without a body is an implicit declaration, made a hard error below. The
+ * instruction budget, the periodic abort / time checks and the cycle count are settled once
+ * per basic block, when it is entered (sim_core.c cuts the code into blocks and validates
+ * branch targets, so pc is never checked per instruction). No locks per instruction: the
+ * only shared state touched is the launch's abort flag, read every SIM_CHECK_INTERVAL
+ * instructions or so.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -15,14 +20,21 @@
 
 #pragma GCC diagnostic error "-Wimplicit-function-declaration"
 
-/* Body results; SIM_X_ABORT: stop quietly, the launch is being aborted. */
-enum { SIM_X_OK = 0, SIM_X_HALT = 1, SIM_X_TRAP = 2, SIM_X_ABORT = 3 };
+/* Body results; SIM_X_ABORT: stop quietly, the launch is being aborted. Only branch-class
+ * bodies return SIM_X_TAKEN (go to the instruction's target, imm) or SIM_X_JUMP (to npc,
+ * checked then). */
+enum {
+	SIM_X_OK = 0, SIM_X_HALT = 1, SIM_X_TRAP = 2, SIM_X_ABORT = 3, SIM_X_TAKEN = 4,
+	SIM_X_JUMP = 5,
+};
 
 struct sim_xstate {
 	uint64_t r[NPU_ISA_NUM_REGS + 1];   /* r[32]: sink for writes to r0 */
-	uint64_t pc;
-	uint64_t npc;
+	uint64_t npc;                       /* SIM_X_JUMP's target */
+	/* the cycles of the instructions retired so far plus the base cycles of the rest of the
+	 * current block, which are counted when it is entered (sim_sreg() takes them off) */
 	uint64_t cycles;
+	const struct sim_dinsn *code;       /* pc = d - code */
 	uint8_t *sram;
 	uint64_t sram_bytes;
 	struct sim_core *core;
@@ -36,6 +48,8 @@ struct sim_xstate {
 	/* the writable special registers (configuration), 0 at the start of the instance */
 	uint64_t cfg[NPU_SREG_COUNT];
 };
+
+#define SIM_PC(x, d) ((uint64_t)((d) - (x)->code))
 
 uint64_t sim_now_ns(void)
 {
@@ -80,7 +94,9 @@ static inline uint64_t extra_cycles(unsigned timing, uint64_t bytes, uint64_t el
 	return cyc;
 }
 
-static inline uint64_t sim_sreg(const struct sim_xstate *x, uint32_t id)
+/* Special register id, read by the instruction d. */
+static inline uint64_t sim_sreg(const struct sim_xstate *x, const struct sim_dinsn *d,
+				uint32_t id)
 {
 	const struct sim_launch *l = x->l;
 
@@ -98,7 +114,7 @@ static inline uint64_t sim_sreg(const struct sim_xstate *x, uint32_t id)
 	case NPU_SREG_NUM_ARGS:     return l->nargs;
 	case NPU_SREG_SRAM_SIZE:    return l->sram_bytes;
 	case NPU_SREG_CONST_PTR:    return l->const_va;
-	case NPU_SREG_CYCLE:        return x->cycles;
+	case NPU_SREG_CYCLE:        return x->cycles - SIM_BLK_CYCLES(d->blk); /* before d */
 	default:                    return x->cfg[id]; /* writable; unknown ids decode illegal */
 	}
 }
@@ -1177,20 +1193,61 @@ static int report(struct sim_xstate *x, uint32_t code, uint64_t pc, uint64_t add
 	return 1;
 }
 
-int sim_exec_instance(struct sim_core *c, struct sim_launch *l, uint64_t pid)
+/* The plain dispatch of one instruction, for the only place that cannot run whole blocks:
+ * the block where the instruction budget ends. Never the last instruction of its block.
+ * Inlined: passing interp()'s state to an opaque function makes GCC treat it as escaped,
+ * and then TSan instruments every register access (2x slower sanitised builds). */
+static inline __attribute__((always_inline)) int step_insn(struct sim_xstate *x,
+							   const struct sim_dinsn *d)
 {
-	const struct sim_dinsn *code = l->code;
-	const uint64_t n = l->code_words;
-	const uint64_t limit = l->max_insns ? l->max_insns : UINT64_MAX;
-	uint64_t done = 0;      /* instructions retired before the current chunk */
-	uint64_t step, left;
-	uint64_t last = l->entry;
-	struct sim_xstate x;
+	switch (d->id) {
+#define X(ID, mnemonic, opcode, match, mask, timing) \
+	case NPU_INSN_##ID: \
+		return exec_##ID(x, d);
+	NPU_INSN_LIST(X)
+#undef X
+	default:
+		return sim_x_trap(x, NPU_TRAP_ILLEGAL_INSN, SIM_PC(x, d), 0);
+	}
+}
 
+#ifdef __clang__
+#define SIM_NOCLONE
+#else
+#define SIM_NOCLONE __attribute__((noclone))
+#endif
+
+/* Runs one program instance (see sim_exec_instance), or with ops != NULL only returns the
+ * handler table in *ops: label addresses are valid only inside this function, which must
+ * therefore never be inlined or cloned (GCC does neither with a static table of labels). */
+static __attribute__((noinline)) SIM_NOCLONE int interp(struct sim_core *c, struct sim_launch *l,
+						    uint64_t pid, const void *const **ops)
+{
+	static const void *const labels[SIM_OP_PC_OOB + 1] = {
+		[NPU_INSN_ILLEGAL] = &&op_ILLEGAL,
+#define X(ID, mnemonic, opcode, match, mask, timing) [NPU_INSN_##ID] = &&op_##ID,
+		NPU_INSN_LIST(X)
+#undef X
+		[SIM_OP_PC_OOB] = &&op_PC_OOB,
+	};
+	const struct sim_dinsn *code, *d;
+	uint64_t limit;         /* instruction budget, UINT64_MAX for none */
+	uint64_t done = 0;      /* instructions of the blocks entered before the current chunk */
+	uint64_t chunk, left;   /* instructions between checks, and the rest of them */
+	uint64_t rem;
+	struct sim_xstate x;
+	int rc;
+
+	if (ops) {
+		*ops = labels;
+		return 0;
+	}
+	code = l->code;
+	limit = l->max_insns ? l->max_insns : UINT64_MAX;
 	memset(x.r, 0, sizeof(x.r));
-	x.pc = l->entry;
 	x.npc = 0;
 	x.cycles = 0;
+	x.code = code;
 	x.sram = c->sram;
 	x.sram_bytes = l->sram_bytes;
 	x.core = c;
@@ -1203,56 +1260,111 @@ int sim_exec_instance(struct sim_core *c, struct sim_launch *l, uint64_t pid)
 	memset(x.cfg, 0, sizeof(x.cfg));
 	memset(c->sram, 0, l->sram_bytes);
 
-	step = left = limit < SIM_CHECK_INTERVAL ? limit : SIM_CHECK_INTERVAL;
-	for (;;) {
-		const struct sim_dinsn *d;
-		int rc;
+	chunk = left = limit < SIM_CHECK_INTERVAL ? limit : SIM_CHECK_INTERVAL;
+	d = code + l->entry;
 
-		if (SIM_UNLIKELY(x.pc >= n))
-			return report(&x, NPU_TRAP_PC_OOB, last, x.pc, 0);
-		if (SIM_UNLIKELY(left == 0)) {
-			done += step;
-			if (__atomic_load_n(&l->abort, __ATOMIC_RELAXED))
-				return __atomic_load_n(&l->kill, __ATOMIC_RELAXED) /* NPU_QCTL_KILL */
-					       ? report(&x, NPU_TRAP_WATCHDOG, x.pc, 0, NPU_FAULT_KILLED)
-					       : 1;
-			if (done >= limit ||
-			    (l->deadline_ns && sim_now_ns() >= l->deadline_ns))
-				return report(&x, NPU_TRAP_WATCHDOG, x.pc, 0, 0);
-			step = left = limit - done < SIM_CHECK_INTERVAL ? limit - done
-									: SIM_CHECK_INTERVAL;
-		}
-		left--;
-		d = &code[x.pc];
-		x.npc = x.pc + 1;
+	/* d starts a block: the entry, a branch target, or the instruction after a branch. Each
+	 * branch enters its own copy, so each has its own indirect jump to predict. */
+#define ENTER_BLOCK() \
+	do { \
+		uint64_t blk_ = d->blk; \
+		\
+		if (SIM_UNLIKELY(left < SIM_BLK_INSNS(blk_))) \
+			goto refill; \
+		left -= SIM_BLK_INSNS(blk_); \
+		x.cycles += SIM_BLK_CYCLES(blk_); \
+		goto *d->op; \
+	} while (0)
+block:
+	ENTER_BLOCK();
+enter:
+	left -= SIM_BLK_INSNS(d->blk);
+	x.cycles += SIM_BLK_CYCLES(d->blk);
+	goto *d->op;
 
-		switch ((enum npu_insn)d->id) {
+	/* One handler per instruction; rc is a constant for most bodies, so these tests fold. */
 #define X(ID, mnemonic, opcode, match, mask, timing) \
-		case NPU_INSN_##ID: \
-			rc = exec_##ID(&x, d); \
-			break;
-		NPU_INSN_LIST(X)
+op_##ID: \
+	rc = exec_##ID(&x, d); \
+	if (SIM_LIKELY(rc == SIM_X_OK)) { \
+		d++; \
+		if (NPU_TIMING_##timing == NPU_TIMING_BRANCH) \
+			ENTER_BLOCK(); \
+		goto *d->op; \
+	} \
+	if (NPU_TIMING_##timing == NPU_TIMING_BRANCH && rc == SIM_X_TAKEN) { \
+		d += d->imm; \
+		ENTER_BLOCK(); \
+	} \
+	goto out;
+	NPU_INSN_LIST(X)
 #undef X
-		case NPU_INSN_ILLEGAL:
-		default:
-			rc = sim_x_trap(&x, NPU_TRAP_ILLEGAL_INSN, x.pc, 0);
-			break;
-		}
-		if (SIM_UNLIKELY(rc)) {
-			if (rc == SIM_X_TRAP)
-				return report(&x, x.trap, x.pc, x.trap_addr, x.trap_flags);
-			if (rc == SIM_X_ABORT)
-				return __atomic_load_n(&l->kill, __ATOMIC_RELAXED)
-					       ? report(&x, NPU_TRAP_WATCHDOG, x.pc, 0, NPU_FAULT_KILLED)
-					       : 1;
-			x.cycles += d->cost;
-			sync_finish(&x);
-			break;
-		}
-		x.cycles += d->cost;
-		last = x.pc;
-		x.pc = x.npc;
+#undef ENTER_BLOCK
+
+op_ILLEGAL:
+	return report(&x, NPU_TRAP_ILLEGAL_INSN, SIM_PC(&x, d), SIM_PC(&x, d), 0);
+op_PC_OOB: { /* code[n - 1] running off the end, or a branch to its bad target */
+	uint64_t from = (uint64_t)d->imm;
+
+	return report(&x, NPU_TRAP_PC_OOB, from,
+		      d == code + l->code_words ? l->code_words
+						: from + (uint64_t)NPU_FIELD_IMM(l->raw[from]), 0);
+}
+
+refill:	/* every SIM_CHECK_INTERVAL instructions, or more for a longer block */
+	done += chunk - left;
+	if (__atomic_load_n(&l->abort, __ATOMIC_RELAXED))
+		return __atomic_load_n(&l->kill, __ATOMIC_RELAXED) /* NPU_QCTL_KILL */
+			       ? report(&x, NPU_TRAP_WATCHDOG, SIM_PC(&x, d), 0, NPU_FAULT_KILLED)
+			       : 1;
+	if (l->deadline_ns && sim_now_ns() >= l->deadline_ns)
+		return report(&x, NPU_TRAP_WATCHDOG, SIM_PC(&x, d), 0, 0);
+	rem = limit - done;
+	if (SIM_UNLIKELY(rem < SIM_BLK_INSNS(d->blk)))
+		goto partial;
+	chunk = rem < SIM_CHECK_INTERVAL ? rem : SIM_CHECK_INTERVAL;
+	if (chunk < SIM_BLK_INSNS(d->blk))
+		chunk = SIM_BLK_INSNS(d->blk);
+	left = chunk;
+	goto enter;
+
+partial: /* the budget ends inside this block: rem instructions retire, the next one traps */
+	x.cycles += SIM_BLK_CYCLES(d->blk);
+	for (; rem; rem--, d++)
+		if ((rc = step_insn(&x, d)))
+			goto out;
+	return report(&x, NPU_TRAP_WATCHDOG, SIM_PC(&x, d), 0, 0);
+
+out:
+	switch (rc) {
+	case SIM_X_JUMP:
+		if (x.npc >= l->code_words)
+			return report(&x, NPU_TRAP_PC_OOB, SIM_PC(&x, d), x.npc, 0);
+		d = code + x.npc;
+		goto block;
+	case SIM_X_HALT:
+		sync_finish(&x);
+		c->cycles += x.cycles;
+		return 0;
+	case SIM_X_TRAP:
+		return report(&x, x.trap, SIM_PC(&x, d), x.trap_addr, x.trap_flags);
+	default: /* SIM_X_ABORT */
+		return __atomic_load_n(&l->kill, __ATOMIC_RELAXED)
+			       ? report(&x, NPU_TRAP_WATCHDOG, SIM_PC(&x, d), 0, NPU_FAULT_KILLED)
+			       : 1;
 	}
-	c->cycles += x.cycles;
-	return 0;
+}
+
+void sim_exec_link(struct sim_dinsn *code, uint64_t count)
+{
+	const void *const *ops;
+
+	interp(NULL, NULL, 0, &ops);
+	for (uint64_t i = 0; i < count; i++)
+		code[i].op = ops[code[i].id];
+}
+
+int sim_exec_instance(struct sim_core *c, struct sim_launch *l, uint64_t pid)
+{
+	return interp(c, l, pid, NULL);
 }

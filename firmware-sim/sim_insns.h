@@ -2,15 +2,16 @@
 /*
  * sim_insns.h - the semantics of every NPU instruction, one small body each, exactly as
  * the `doc` strings of firmware-sim/isa/npu-isa.toml say. Included once, by sim_exec.c,
- * whose dispatch switch is generated from NPU_INSN_LIST: an instruction of the spec
- * without a body here, or a body for an instruction the spec no longer has, fails the
- * build. Adding an instruction = edit the spec, write its body here.
+ * whose dispatch (threaded handlers, and a switch) is generated from NPU_INSN_LIST: a spec
+ * instruction without a body here, or a body for an instruction the spec no longer has,
+ * fails the build. Adding an instruction = edit the spec, write its body here.
  *
- * A body returns 0 to continue at x->npc, SIM_X_HALT to end the program instance, or the
- * result of TRAP(...). Decoding already turned "csrr with an unknown sreg", "csrw of a
- * read-only one" and "DMA tag outside 0..15" into NPU_INSN_ILLEGAL, so bodies do not check
- * them. The vector, matrix, DMA and sync helpers (vbin, mm, dma2, ...) live in sim_exec.c;
- * their type and operation arguments are constants, so each body compiles to its own loop.
+ * A body returns 0 to continue with the next instruction, SIM_X_HALT to end the program
+ * instance, the result of TRAP(...), or (branches only) TAKEN / JUMP(pc). Decoding already
+ * turned "csrr with an unknown sreg", "csrw of a read-only one" and "DMA tag outside 0..15"
+ * into NPU_INSN_ILLEGAL, so bodies do not check them. The vector, matrix, DMA and sync
+ * helpers (vbin, mm, dma2, ...) live in sim_exec.c; their type and operation arguments are
+ * constants, so each body compiles to its own loop.
  */
 
 #define RS1      (x->r[d->rs1])
@@ -19,9 +20,16 @@
 #define RDV      (x->r[d->rdr])                 /* rd read as a source */
 #define IMM      (d->imm)                       /* sign-extended */
 #define UIMM     ((uint64_t)d->imm)
-#define PC       (x->pc)
+#define PC       SIM_PC(x, d)
 #define WRD(v)   (x->r[d->rd] = (uint64_t)(v))  /* r0 writes land in the sink register */
-#define JUMP(t)  (x->npc = (uint64_t)(t))
+/* Branches (branch-class bodies only): TAKEN goes to the instruction's target, checked at
+ * pre-decode; JUMP to a computed pc, checked by the interpreter. */
+#define TAKEN    SIM_X_TAKEN
+#define JUMP(t) \
+	do { \
+		x->npc = (uint64_t)(t); \
+		return SIM_X_JUMP; \
+	} while (0)
 #define TRAP(code, addr, flags) return sim_x_trap(x, (code), (uint64_t)(addr), (flags))
 /* SRAM access checks: alignment first, then bounds. */
 #define SRAM_CHECK(addr, len, align, flags) \
@@ -48,7 +56,7 @@
 #define BRANCH(cond) \
 	do { \
 		if (cond) \
-			JUMP(PC + UIMM); \
+			return TAKEN; \
 	} while (0)
 
 /* Each body also names its enum value, so a body for a removed instruction fails too.
@@ -115,16 +123,16 @@ INSN(BLT)  { BRANCH((int64_t)RS1 < (int64_t)RS2); return 0; }
 INSN(BGE)  { BRANCH((int64_t)RS1 >= (int64_t)RS2); return 0; }
 INSN(BLTU) { BRANCH(RS1 < RS2); return 0; }
 INSN(BGEU) { BRANCH(RS1 >= RS2); return 0; }
-INSN(JMP)  { JUMP(PC + UIMM); return 0; }
-INSN(JAL)  { WRD(PC + 1); JUMP(PC + UIMM); return 0; }
-INSN(JR)   { JUMP(RS1); return 0; }
+INSN(JMP)  { return TAKEN; }
+INSN(JAL)  { WRD(PC + 1); return TAKEN; }
+INSN(JR)   { JUMP(RS1); }
 /* rd is re-read after the write: with rd = r0 it reads 0, so `loop r0` never branches. */
 INSN(LOOP) { WRD(RDV - 1); BRANCH(RDV != 0); return 0; }
 
 /* ---- control, special registers, arguments ---------------------------------------------- */
 INSN(HALT) { return SIM_X_HALT; }
 INSN(NOP)  { return 0; }
-INSN(CSRR) { WRD(sim_sreg(x, (uint32_t)UIMM)); return 0; }
+INSN(CSRR) { WRD(sim_sreg(x, d, (uint32_t)UIMM)); return 0; }
 INSN(CSRW) { x->cfg[UIMM] = RS1; return 0; }
 INSN(LDARG)
 {

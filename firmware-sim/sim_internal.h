@@ -134,19 +134,35 @@ struct sim_fault {
 };
 
 /* ---- launches and cores (sim_core.c, sim_exec.c) ------------------------------------- */
-/* One pre-decoded instruction (rv32emu style): everything a body needs, no bit fiddling. */
+/* One pre-decoded instruction (rv32emu style): everything a body needs, no bit fiddling.
+ * The code of a launch is cut into basic blocks: a block ends at a branch-class instruction
+ * (its imm is a pc-relative target, 0 for a register jump) or at halt. The interpreter
+ * accounts for a whole block (instruction budget, cycles) when it enters it, so each entry
+ * knows the rest of its block; a block may be entered in the middle (a branch target). */
 struct sim_dinsn {
-	uint8_t id;         /* enum npu_insn */
+	const void *op;     /* handler: a label of the threaded interpreter (sim_exec_link) */
+	uint8_t id;         /* enum npu_insn, or SIM_OP_PC_OOB */
 	uint8_t rd;         /* destination index; writes to r0 go to the sink register r[32] */
 	uint8_t rdr;        /* rd as a source (lih, loop, and rd-as-address in vector/DMA) */
 	uint8_t rs1, rs2, rs3;
 	uint8_t timing;     /* enum npu_timing */
 	uint8_t pad;
-	uint32_t cost;      /* base cycles of the timing class */
-	uint32_t pad2;
-	int64_t imm;        /* sign-extended imm/target; sreg id or arg index (unsigned) */
+	uint64_t blk;       /* the rest of its block from here, this one included: instructions
+	                     * and their base cycles (SIM_BLK), read together once per block */
+	int64_t imm;        /* sign-extended imm; sreg id or arg index (unsigned); a branch's
+	                     * target relative to it, validated (a bad one leads to a
+	                     * SIM_OP_PC_OOB entry past the code); SIM_OP_PC_OOB: the
+	                     * instruction that leads there */
 };
-_Static_assert(sizeof(struct sim_dinsn) == 24, "keep the decoded instruction small");
+_Static_assert(sizeof(struct sim_dinsn) == 32, "keep the decoded instruction small");
+#define SIM_BLK(insns, cycles)  ((uint64_t)(insns) | (uint64_t)(cycles) << 32)
+#define SIM_BLK_INSNS(blk)      ((uint32_t)(blk))
+#define SIM_BLK_CYCLES(blk)     ((uint32_t)((blk) >> 32))
+
+/* A pseudo instruction after the code: running off the end, or taking a branch whose target
+ * is outside the code, lands on one and traps PC_OOB; nothing checks pc per instruction. */
+#define SIM_OP_PC_OOB   NPU_INSN_COUNT
+_Static_assert(NPU_INSN_COUNT < 255, "instruction ids fit struct sim_dinsn's id");
 
 /* Barrier and semaphore state of one launch (sim_exec.c). Used only when every program
  * instance can run at once (total <= cores); lock guards everything below it. */
@@ -164,7 +180,7 @@ struct sim_sync {
 
 struct sim_launch {
 	/* read-only while cores run */
-	const struct sim_dinsn *code;
+	const struct sim_dinsn *code;   /* code_words entries, then the SIM_OP_PC_OOB ones */
 	const uint64_t *raw;            /* the instruction words, for fault reports */
 	uint32_t code_words;
 	uint32_t entry;
@@ -194,12 +210,16 @@ struct sim_core {
 	uint32_t id;
 	pthread_t thread;
 	bool started;
+	pthread_cond_t wake;            /* with hw->core_lock: a launch for this core, or stop */
+	bool wake_ok;                   /* wake is initialised */
 	uint8_t *sram;
 	struct sim_mmu mmu;
 	uint64_t cycles;                /* sum over this core's instances of the current launch */
 	uint64_t seen_gen;
 };
 
+/* Sets the handler (op) of code[0 .. count) from its id; every launch before its cores run. */
+void sim_exec_link(struct sim_dinsn *code, uint64_t count);
 /* Runs one program instance on core c. Returns 0 (halted), or 1 when it trapped or was
  * aborted (the trap, if it won, is in l->fault). */
 int sim_exec_instance(struct sim_core *c, struct sim_launch *l, uint64_t pid);
@@ -295,13 +315,15 @@ struct npu_hw {
 	bool irq_started;
 	struct sim_iommu iommu;
 
-	/* Cores: core_lock hands a launch to every core and collects them. */
+	/* Cores: core_lock hands a launch to the cores it needs (each woken on its own
+	 * sim_core.wake; core_cond is unused) and collects them. */
 	pthread_mutex_t core_lock;
 	pthread_cond_t core_cond;
 	pthread_cond_t done_cond;
 	struct sim_launch *launch;
 	uint64_t launch_gen;
 	uint32_t cores_running;
+	uint32_t launch_cores;          /* cores 0 .. launch_cores - 1 run it: min(cores, grid) */
 	bool core_stop;
 	struct sim_core *cores;
 };
