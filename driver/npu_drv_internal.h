@@ -58,6 +58,7 @@
 #define NPU_RESET_ATTEMPTS  3
 #define NPU_STALL_SLACK_MS  10000                 /* ring-full waits: slack over the hang timeout */
 #define NPU_WD_TICK_MS      20                    /* watchdog period while work is pending */
+#define NPU_WD_LINGER_MS    1000                  /* ... and after the last job, before it sleeps */
 #define NPU_KILL_TIMEOUT_MS 250                   /* a kill not acknowledged by then: reset */
 #define NPU_HANG_MS_DEFAULT 2000
 #define NPU_HANG_MS_MIN     10
@@ -266,7 +267,8 @@ struct npu_device {
 	pthread_cond_t wd_cond;
 	bool wd_stop;
 	bool wd_kick;
-	bool wd_idle;                      /* sleeping until a submit kicks it (wd_lock) */
+	bool wd_idle;                      /* atomic: sleeping until a submit kicks it (set and
+	                                    * cleared under wd_lock, read by submits without) */
 	uint32_t wd_engq[NPU_NUM_ENGINES];
 	uint32_t wd_engprog[NPU_NUM_ENGINES];
 };
@@ -442,6 +444,8 @@ void drv_fence_pages_free(struct npu_device *dev);
 
 /* npu_recover.c */
 void drv_watchdog_kick(struct npu_device *dev);
+/* A job was published (its last_seqno stored under hq->lock): wakes the watchdog if it sleeps. */
+void drv_watchdog_submitted(struct npu_device *dev);
 int drv_watchdog_start(struct npu_device *dev);
 void drv_watchdog_stop(struct npu_device *dev);
 /* Resets the device. guilty: the hardware queue whose job caused it, or NULL. Holds

@@ -803,6 +803,10 @@ int drv_cq_submit(struct npu_cqueue *cq, const uint8_t *cmds, uint32_t size,
 
 	/* Publish the job before the doorbell: its completion may be serviced at once. */
 	pthread_mutex_lock(&cq->hq->lock);
+	/* Work for an idle queue: its hang clock starts now, not at the watchdog's last look,
+	 * which may be long ago (the watchdog is not woken for every submit). */
+	if (cq->completed == cq->last_seqno)
+		__atomic_store_n(&cq->wd_progress_ns, drv_now_ns(), __ATOMIC_RELAXED);
 	*job_status(cq, seqno) = 0;
 	npu_list_splice(&ops, &cq->fops);
 	__atomic_store_n(&cq->last_seqno, seqno, __ATOMIC_RELEASE);
@@ -810,7 +814,7 @@ int drv_cq_submit(struct npu_cqueue *cq, const uint8_t *cmds, uint32_t size,
 	/* The doorbell. Like writel(), wr32 orders the packet writes above before it. */
 	npu_qwr32(dev, cq->hq->idx, NPU_QREG_TAIL, cq->tail);
 	pthread_mutex_unlock(&cq->ring_lock);
-	drv_watchdog_kick(dev);
+	drv_watchdog_submitted(dev);
 	*seqno_out = seqno;
 	return 0;
 

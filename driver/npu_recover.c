@@ -3,8 +3,10 @@
  * npu_recover.c - the watchdog: hang detection by progress, lost interrupts, kills, device
  * resets, bans, and the device-lost state.
  *
- * One thread per device. While any job is pending it wakes every NPU_WD_TICK_MS (it sleeps
- * when the device is idle; a submit wakes it) and, under recovery_lock, for every bound queue:
+ * One thread per device. While any job is pending, and for NPU_WD_LINGER_MS after the last
+ * one finished, it wakes every NPU_WD_TICK_MS; then it sleeps until a submit wakes it. (A
+ * submit to a ticking watchdog costs nothing: a stream of launches, each waited for, never
+ * wakes it.) Each tick, under recovery_lock, for every bound queue:
  *   - services it when the status record shows news the interrupt did not deliver (a lost
  *     interrupt) or a fault is waiting;
  *   - decides whether it made progress since the last tick: its HEAD or completed fence moved,
@@ -34,16 +36,24 @@ uint64_t drv_file_hang_ms(struct npu_file *f)
 	return v ? v : __atomic_load_n(&f->dev->hang_ms, __ATOMIC_RELAXED);
 }
 
-/* A submit: the watchdog must look again. It is woken only when it sleeps for lack of work
- * (while work is pending it ticks anyway); a kick during a tick makes it tick once more
- * before it goes idle, so a job published meanwhile is never missed. */
+/* The watchdog must look again. A kick during a tick makes it tick once more before it goes
+ * idle, so a job published meanwhile is never missed. */
 void drv_watchdog_kick(struct npu_device *dev)
 {
 	pthread_mutex_lock(&dev->wd_lock);
 	dev->wd_kick = true;
-	if (dev->wd_idle)
+	if (__atomic_load_n(&dev->wd_idle, __ATOMIC_RELAXED))
 		pthread_cond_signal(&dev->wd_cond);
 	pthread_mutex_unlock(&dev->wd_lock);
+}
+
+/* While it ticks it will find the job. Going idle, the watchdog sets wd_idle and then looks at
+ * every queue's last_seqno under hq->lock once more; the submit stored last_seqno under the
+ * same lock before it reads wd_idle: either that look finds the job, or this sees wd_idle. */
+void drv_watchdog_submitted(struct npu_device *dev)
+{
+	if (__atomic_load_n(&dev->wd_idle, __ATOMIC_ACQUIRE))
+		drv_watchdog_kick(dev);
 }
 
 static void npu_file_mark(struct npu_file *f, uint32_t status, bool guilty)
@@ -215,7 +225,7 @@ void drv_device_reset(struct npu_device *dev, struct npu_hwq *guilty)
 			drv_cq_fail_unfinished(cq, -EAGAIN, NPU_FAULT_CODE_RESET,
 					       NPU_FENCE_ERR_DRV(EAGAIN));
 			cq->wd_kill_seqno = 0;
-			cq->wd_progress_ns = drv_now_ns();
+			__atomic_store_n(&cq->wd_progress_ns, drv_now_ns(), __ATOMIC_RELAXED);
 			drv_cq_program(cq); /* a banned client's too: bound, empty, refusing */
 		}
 		pthread_mutex_lock(&dev->lock);
@@ -313,7 +323,8 @@ static bool npu_watchdog_tick(struct npu_device *dev)
 			continue;
 		}
 		hang_ms = drv_file_hang_ms(cq->file);
-		if (!hang_ms || now - cq->wd_progress_ns < (int64_t)hang_ms * 1000000)
+		if (!hang_ms || now - __atomic_load_n(&cq->wd_progress_ns, __ATOMIC_RELAXED) <
+				(int64_t)hang_ms * 1000000)
 			continue;
 		if (executing) {
 			npu_kill(dev, cq, completed, now, hang_ms);
@@ -333,11 +344,12 @@ static bool npu_watchdog_tick(struct npu_device *dev)
 static void *npu_watchdog_main(void *arg)
 {
 	struct npu_device *dev = arg;
+	int64_t last_busy = drv_now_ns();
 	bool busy = false;
 
 	pthread_mutex_lock(&dev->wd_lock);
 	while (!dev->wd_stop) {
-		if (busy) {
+		if (busy || drv_now_ns() - last_busy < NPU_WD_LINGER_MS * 1000000ll) {
 			int64_t deadline = drv_now_ns() + NPU_WD_TICK_MS * 1000000ll;
 			struct timespec ts;
 
@@ -345,10 +357,16 @@ static void *npu_watchdog_main(void *arg)
 			while (!dev->wd_stop && drv_now_ns() < deadline)
 				pthread_cond_timedwait(&dev->wd_cond, &dev->wd_lock, &ts);
 		} else {
-			dev->wd_idle = true;
-			while (!dev->wd_stop && !dev->wd_kick)
+			/* Submits stop skipping the kick from here on; one more look catches a job
+			 * published before they could see it (drv_watchdog_submitted). */
+			__atomic_store_n(&dev->wd_idle, true, __ATOMIC_RELEASE);
+			dev->wd_kick = false;
+			pthread_mutex_unlock(&dev->wd_lock);
+			busy = npu_watchdog_tick(dev);
+			pthread_mutex_lock(&dev->wd_lock);
+			while (!busy && !dev->wd_stop && !dev->wd_kick)
 				pthread_cond_wait(&dev->wd_cond, &dev->wd_lock);
-			dev->wd_idle = false;
+			__atomic_store_n(&dev->wd_idle, false, __ATOMIC_RELAXED);
 		}
 		if (dev->wd_stop)
 			break;
@@ -356,6 +374,8 @@ static void *npu_watchdog_main(void *arg)
 		pthread_mutex_unlock(&dev->wd_lock);
 		busy = npu_watchdog_tick(dev);
 		pthread_mutex_lock(&dev->wd_lock);
+		if (busy)
+			last_busy = drv_now_ns();
 	}
 	pthread_mutex_unlock(&dev->wd_lock);
 	return NULL;

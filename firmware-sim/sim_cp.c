@@ -9,6 +9,7 @@
  * it meanwhile. NPU_QCTL_KILL instead turns the packet in flight into a WATCHDOG fault.
  */
 #include <errno.h>
+#include <sched.h>
 
 #include "sim_internal.h"
 
@@ -349,8 +350,7 @@ static void raise_irq(struct npu_hw *hw, uint32_t q)
 		return;
 	}
 	hw->irq_status |= 1u << q;
-	hw->irq_gen++;
-	pthread_cond_signal(&hw->irq_cond);
+	hw->irq_gen++; /* the engine calls the ISR once the packet is committed */
 }
 
 /* Called with the lock held. */
@@ -359,7 +359,7 @@ static void fence_event(struct npu_hw *hw)
 	hw->fence_gen++;
 	for (uint32_t i = 0; i < hw->cfg.queues; i++)
 		hw->queues[i].waiting = false;
-	pthread_cond_broadcast(&hw->cp_cond);
+	sim_cp_wake(hw);
 }
 
 void sim_fence_notify(struct npu_hw *hw)
@@ -450,6 +450,49 @@ static int cp_pick(struct sim_engine *e)
 	return best;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/* An engine with nothing to run polls for a while before it sleeps (a device's command
+ * processor polls its rings; here it saves the host the wake-up of a sleeping thread, tens of
+ * microseconds when that thread's CPU is idle). It watches cp_wake_gen without the lock and
+ * yields the CPU between short spins, so a host thread that shares its CPU still runs.
+ * Called and returns with the lock held; true when something may have changed. */
+static bool cp_poll(struct sim_engine *e)
+{
+	struct npu_hw *hw = e->hw;
+	uint32_t gen = __atomic_load_n(&hw->cp_wake_gen, __ATOMIC_RELAXED);
+	bool woken = false;
+
+	if (sim_now_ns() >= e->poll_until)
+		return false;
+	pthread_mutex_unlock(&hw->lock);
+	while (!woken && sim_now_ns() < e->poll_until) {
+		for (int i = 0; i < 32; i++) {
+			if (__atomic_load_n(&hw->cp_wake_gen, __ATOMIC_ACQUIRE) != gen) {
+				woken = true;
+				break;
+			}
+			cpu_relax();
+		}
+		if (!woken)
+			sched_yield();
+	}
+	pthread_mutex_lock(&hw->lock);
+	/* A wake-up between the last look and the lock found nobody waiting: take it here. */
+	if (__atomic_load_n(&hw->cp_wake_gen, __ATOMIC_RELAXED) != gen)
+		woken = true;
+	if (!woken)
+		e->poll_until = 0;
+	return woken;
+}
+
 void *sim_cp_main(void *arg)
 {
 	struct sim_engine *e = arg;
@@ -463,7 +506,8 @@ void *sim_cp_main(void *arg)
 		int qi = cp_pick(e);
 
 		if (qi < 0) {
-			pthread_cond_wait(&hw->cp_cond, &hw->lock);
+			if (!cp_poll(e))
+				pthread_cond_wait(&hw->cp_cond, &hw->lock);
 			continue;
 		}
 		q = &hw->queues[qi];
@@ -496,6 +540,10 @@ void *sim_cp_main(void *arg)
 			cp_commit(e, &s, &r);
 		e->q = -1;
 		pthread_cond_broadcast(&hw->cp_idle_cond);
+		/* With no packet in flight: the ISR may reset the device or disable a queue. */
+		sim_irq_deliver(hw);
+		if (hw->cfg.cp_poll_us)
+			e->poll_until = sim_now_ns() + hw->cfg.cp_poll_us * 1000ull;
 	}
 	pthread_mutex_unlock(&hw->lock);
 	return NULL;

@@ -5,8 +5,15 @@
  *
  * Threads: one per command processor (sim_cp.c: the compute engine, and the copy engine
  * when configured), one per NPU core (sim_core.c) and one that delivers interrupts, all
- * created at power-on and sleeping until there is work. The ISR is called from the interrupt
- * thread with no device lock held, so it may use rd32/wr32.
+ * created at power-on and sleeping until there is work (an engine polls its rings for
+ * cp_poll_us after each packet first).
+ *
+ * Interrupts: the engine that raises one calls the ISR itself once it has committed the
+ * packet (as a device's interrupt line reaches the CPU without a hop through another
+ * agent): a completion costs one thread hand-off, to the host thread the ISR wakes. The
+ * interrupt thread delivers only what becomes deliverable through a register write of the
+ * driver (IRQ_MASK) or set_isr, which must not call the ISR from inside wr32. Either way the
+ * ISR runs with no device lock held, so it may use rd32/wr32, and one call at a time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,35 +23,41 @@
 #include "sim_internal.h"
 
 /* ---- interrupts ------------------------------------------------------------------------ */
+void sim_irq_deliver(struct npu_hw *hw)
+{
+	/* Bits raised while the ISR runs bump irq_gen: whoever runs it calls it again. */
+	while (!hw->in_isr && hw->isr && hw->irq_gen != hw->irq_seen &&
+	       (hw->irq_status & hw->irq_mask)) {
+		npu_hw_isr_fn fn = hw->isr;
+		void *fn_arg = hw->isr_arg;
+
+		hw->irq_seen = hw->irq_gen;
+		hw->in_isr = true;
+		hw->isr_thread = pthread_self();
+		pthread_mutex_unlock(&hw->lock);
+		fn(fn_arg);
+		pthread_mutex_lock(&hw->lock);
+		hw->in_isr = false;
+		pthread_cond_broadcast(&hw->isr_idle_cond);
+	}
+}
+
 static void *irq_main(void *arg)
 {
 	struct npu_hw *hw = arg;
-	uint64_t seen = 0;
 
 	pthread_mutex_lock(&hw->lock);
 	while (!hw->stop) {
-		if (hw->irq_gen != seen && hw->isr && (hw->irq_status & hw->irq_mask)) {
-			npu_hw_isr_fn fn = hw->isr;
-			void *fn_arg = hw->isr_arg;
-
-			/* Bits raised while the ISR runs bump irq_gen and call it again. */
-			seen = hw->irq_gen;
-			hw->in_isr = true;
-			pthread_mutex_unlock(&hw->lock);
-			fn(fn_arg);
-			pthread_mutex_lock(&hw->lock);
-			hw->in_isr = false;
-			pthread_cond_broadcast(&hw->isr_idle_cond);
-			continue;
-		}
-		/* Nothing deliverable: a later mask or ISR change bumps irq_gen again. */
-		seen = hw->irq_gen;
+		sim_irq_deliver(hw);
+		/* Nothing deliverable (or another thread delivers it): a later mask or ISR
+		 * change bumps irq_gen and wakes us again. */
 		pthread_cond_wait(&hw->irq_cond, &hw->lock);
 	}
 	pthread_mutex_unlock(&hw->lock);
 	return NULL;
 }
 
+/* The mask or the ISR changed: the interrupt thread delivers what became deliverable. */
 static void irq_kick(struct npu_hw *hw)
 {
 	hw->irq_gen++;
@@ -58,9 +71,8 @@ static void sim_set_isr(struct npu_hw *hw, npu_hw_isr_fn fn, void *arg)
 	hw->isr_arg = arg;
 	irq_kick(hw);
 	/* After set_isr returns the old handler is not running (unless we are inside it). */
-	if (!(hw->irq_started && pthread_equal(pthread_self(), hw->irq_thread)))
-		while (hw->in_isr)
-			pthread_cond_wait(&hw->isr_idle_cond, &hw->lock);
+	while (hw->in_isr && !pthread_equal(pthread_self(), hw->isr_thread))
+		pthread_cond_wait(&hw->isr_idle_cond, &hw->lock);
 	pthread_mutex_unlock(&hw->lock);
 }
 
@@ -233,7 +245,7 @@ static void queue_wr(struct npu_hw *hw, uint32_t qi, uint32_t reg, uint32_t v)
 		return;
 	case NPU_QREG_TAIL:
 		q->tail = v;
-		pthread_cond_broadcast(&hw->cp_cond); /* the doorbell */
+		sim_cp_wake(hw); /* the doorbell */
 		return;
 	case NPU_QREG_PRIORITY:
 		q->priority = v & 3;
@@ -277,7 +289,7 @@ static void queue_wr(struct npu_hw *hw, uint32_t qi, uint32_t reg, uint32_t v)
 				q->skipping = true;
 			}
 		}
-		pthread_cond_broadcast(&hw->cp_cond);
+		sim_cp_wake(hw);
 		return;
 	default:
 		sim_dbg(hw, "write of read-only or unknown queue register 0x%x", reg);
@@ -375,7 +387,7 @@ static void sim_wr32(struct npu_hw *hw, uint32_t off, uint32_t v)
 			device_reset(hw);
 		if ((v & NPU_CONTROL_BOOT) && !(hw->status & (NPU_STATUS_READY | NPU_STATUS_FAILED))) {
 			hw->status = NPU_STATUS_READY;
-			pthread_cond_broadcast(&hw->cp_cond);
+			sim_cp_wake(hw);
 		}
 		if (v & ~(NPU_CONTROL_BOOT | NPU_CONTROL_RESET))
 			sim_dbg(hw, "unknown CONTROL bits 0x%x", v);
@@ -550,7 +562,7 @@ static void sim_destroy(struct npu_hw *hw)
 			hw->eng[i].dropped = true;
 			engine_stop(hw, &hw->eng[i], false);
 		}
-		pthread_cond_broadcast(&hw->cp_cond);
+		sim_cp_wake(hw);
 		pthread_cond_broadcast(&hw->irq_cond);
 		pthread_mutex_unlock(&hw->lock);
 	}
