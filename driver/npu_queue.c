@@ -335,7 +335,8 @@ static void npu_cq_complete(struct npu_cqueue *cq, uint64_t fence, struct npu_li
 		npu_list_del(&op->link);
 		npu_list_add_tail(done, &op->link);
 	}
-	pthread_cond_broadcast(&cq->hq->cond);
+	/* The caller wakes the waiters once it dropped hq->lock: a waiter woken now, on the
+	 * servicer's CPU, would only run to block on the lock. */
 }
 
 static bool npu_cq_has_signals(const struct npu_cqueue *cq)
@@ -406,6 +407,7 @@ void drv_cq_fail_unfinished(struct npu_cqueue *cq, int status, uint32_t rec_code
 	}
 	npu_cq_complete(cq, last, &done);
 	pthread_mutex_unlock(&hq->lock);
+	pthread_cond_broadcast(&hq->cond);
 
 	npu_ops_release(dev, &done);
 	if (signals) {
@@ -491,6 +493,8 @@ void drv_hwq_service_locked(struct npu_device *dev, struct npu_hwq *hq, bool irq
 	progressed = cq->completed != before;
 	signals = npu_cq_has_signals(cq) || !npu_list_empty(&done);
 	pthread_mutex_unlock(&hq->lock);
+	if (progressed)
+		pthread_cond_broadcast(&hq->cond);
 
 	/* The device skips the rest of the guilty job and signals its fence as usual. */
 	if (faulted)

@@ -461,13 +461,13 @@ static inline void cpu_relax(void)
 
 /* An engine with nothing to run polls for a while before it sleeps (a device's command
  * processor polls its rings; here it saves the host the wake-up of a sleeping thread, tens of
- * microseconds when that thread's CPU is idle). It watches cp_wake_gen without the lock and
+ * microseconds when that thread's CPU is idle). It watches its wake_gen without the lock and
  * yields the CPU between short spins, so a host thread that shares its CPU still runs.
  * Called and returns with the lock held; true when something may have changed. */
 static bool cp_poll(struct sim_engine *e)
 {
 	struct npu_hw *hw = e->hw;
-	uint32_t gen = __atomic_load_n(&hw->cp_wake_gen, __ATOMIC_RELAXED);
+	uint32_t gen = __atomic_load_n(&e->wake_gen, __ATOMIC_RELAXED);
 	bool woken = false;
 
 	if (sim_now_ns() >= e->poll_until)
@@ -475,7 +475,7 @@ static bool cp_poll(struct sim_engine *e)
 	pthread_mutex_unlock(&hw->lock);
 	while (!woken && sim_now_ns() < e->poll_until) {
 		for (int i = 0; i < 32; i++) {
-			if (__atomic_load_n(&hw->cp_wake_gen, __ATOMIC_ACQUIRE) != gen) {
+			if (__atomic_load_n(&e->wake_gen, __ATOMIC_ACQUIRE) != gen) {
 				woken = true;
 				break;
 			}
@@ -486,7 +486,7 @@ static bool cp_poll(struct sim_engine *e)
 	}
 	pthread_mutex_lock(&hw->lock);
 	/* A wake-up between the last look and the lock found nobody waiting: take it here. */
-	if (__atomic_load_n(&hw->cp_wake_gen, __ATOMIC_RELAXED) != gen)
+	if (__atomic_load_n(&e->wake_gen, __ATOMIC_RELAXED) != gen)
 		woken = true;
 	if (!woken)
 		e->poll_until = 0;
@@ -507,7 +507,7 @@ void *sim_cp_main(void *arg)
 
 		if (qi < 0) {
 			if (!cp_poll(e))
-				pthread_cond_wait(&hw->cp_cond, &hw->lock);
+				pthread_cond_wait(&e->cond, &hw->lock);
 			continue;
 		}
 		q = &hw->queues[qi];

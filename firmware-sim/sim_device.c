@@ -245,7 +245,7 @@ static void queue_wr(struct npu_hw *hw, uint32_t qi, uint32_t reg, uint32_t v)
 		return;
 	case NPU_QREG_TAIL:
 		q->tail = v;
-		sim_cp_wake(hw); /* the doorbell */
+		sim_cp_wake_one(&hw->eng[q->engine]); /* the doorbell */
 		return;
 	case NPU_QREG_PRIORITY:
 		q->priority = v & 3;
@@ -289,7 +289,7 @@ static void queue_wr(struct npu_hw *hw, uint32_t qi, uint32_t reg, uint32_t v)
 				q->skipping = true;
 			}
 		}
-		sim_cp_wake(hw);
+		sim_cp_wake_one(&hw->eng[q->engine]);
 		return;
 	default:
 		sim_dbg(hw, "write of read-only or unknown queue register 0x%x", reg);
@@ -457,7 +457,10 @@ static int init_sync(struct npu_hw *hw)
 	if (pthread_mutex_init(&hw->lock, NULL) || pthread_mutex_init(&hw->core_lock, NULL) ||
 	    pthread_mutex_init(&hw->iommu.lock, NULL))
 		return -ENOMEM;
-	if (pthread_cond_init(&hw->cp_cond, NULL) || pthread_cond_init(&hw->cp_idle_cond, NULL) ||
+	for (uint32_t i = 0; i < NPU_NUM_ENGINES; i++)
+		if (pthread_cond_init(&hw->eng[i].cond, NULL))
+			return -ENOMEM;
+	if (pthread_cond_init(&hw->cp_idle_cond, NULL) ||
 	    pthread_cond_init(&hw->irq_cond, NULL) || pthread_cond_init(&hw->isr_idle_cond, NULL) ||
 	    pthread_cond_init(&hw->core_cond, NULL) || pthread_cond_init(&hw->done_cond, NULL))
 		return -ENOMEM;
@@ -586,7 +589,8 @@ static void sim_destroy(struct npu_hw *hw)
 	pthread_cond_destroy(&hw->isr_idle_cond);
 	pthread_cond_destroy(&hw->irq_cond);
 	pthread_cond_destroy(&hw->cp_idle_cond);
-	pthread_cond_destroy(&hw->cp_cond);
+	for (uint32_t i = 0; i < NPU_NUM_ENGINES; i++)
+		pthread_cond_destroy(&hw->eng[i].cond);
 	pthread_mutex_destroy(&hw->iommu.lock);
 	pthread_mutex_destroy(&hw->core_lock);
 	pthread_mutex_destroy(&hw->lock);

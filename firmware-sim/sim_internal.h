@@ -248,6 +248,9 @@ struct sim_engine {
 	uint32_t rr_next;
 	uint32_t progress;      /* atomic: NPU_REG_ENGINE_PROGRESS */
 	uint64_t poll_until;    /* sim_now_ns() until which it polls instead of sleeping */
+	pthread_cond_t cond;    /* doorbell, enable, resume, boot, fence event, stop: sim_cp_wake */
+	uint32_t wake_gen;      /* atomic: bumped with every signal of cond, so that a polling
+	                         * engine sees it without the lock */
 };
 
 struct npu_hw {
@@ -258,9 +261,6 @@ struct npu_hw {
 
 	/* lock protects registers, queues, IRQ state and the command processor's hand-off. */
 	pthread_mutex_t lock;
-	pthread_cond_t cp_cond;         /* doorbell, enable, resume, boot, stop: sim_cp_wake() */
-	uint32_t cp_wake_gen;           /* atomic: bumped with every cp_cond broadcast, so that a
-	                                 * polling engine sees it without the lock */
 	pthread_cond_t cp_idle_cond;    /* cp_q went back to -1 */
 	pthread_cond_t irq_cond;        /* irq_gen changed or stop */
 	pthread_cond_t isr_idle_cond;   /* an ISR call returned */
@@ -304,11 +304,17 @@ struct npu_hw {
 };
 
 void *sim_cp_main(void *arg);      /* arg: struct sim_engine * */
-/* Wakes the engines (a doorbell, enable, resume, boot, fence event, stop). Lock held. */
+/* Wakes engine e (a doorbell, enable or resume of one of its queues). Lock held. */
+static inline void sim_cp_wake_one(struct sim_engine *e)
+{
+	__atomic_fetch_add(&e->wake_gen, 1, __ATOMIC_RELEASE);
+	pthread_cond_signal(&e->cond);
+}
+/* Wakes every engine (boot, fence event, stop). Lock held. */
 static inline void sim_cp_wake(struct npu_hw *hw)
 {
-	__atomic_fetch_add(&hw->cp_wake_gen, 1, __ATOMIC_RELEASE);
-	pthread_cond_broadcast(&hw->cp_cond);
+	for (uint32_t i = 0; i < hw->num_engines; i++)
+		sim_cp_wake_one(&hw->eng[i]);
 }
 /* Calls the ISR while an interrupt is deliverable and no other thread is in it. Called with
  * the lock held and no packet in flight on the calling engine; drops the lock around the
