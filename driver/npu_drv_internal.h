@@ -211,6 +211,9 @@ struct npu_cqueue {
 	int8_t jstatus[NPU_JOB_STATUS_HISTORY]; /* -errno of job s at s % HISTORY */
 	struct npu_list fops;       /* struct npu_fence_op of unfinished jobs, seqno order */
 
+	struct npu_queue_status *ustatus; /* hq->lock: its record in the file's status page
+	                                   * (writable view), NULL until mapped */
+
 	/* Watchdog (recovery_lock). */
 	int64_t wd_progress_ns;     /* last time the queue moved or was not to blame; atomic */
 	uint32_t wd_head;
@@ -368,6 +371,12 @@ struct npu_file {
 	uint64_t launch_timeout_us;
 	uint64_t max_insns;
 
+	/* Queue status records (uapi 1.2), one per f->queues slot, created by the first
+	 * QUEUE_STATUS (f->lock): one shared memory page mapped writable for the driver and
+	 * read-only for the client. */
+	struct npu_queue_status *ustatus_rw;
+	const struct npu_queue_status *ustatus_ro;
+
 	int banned;             /* atomic */
 	int efd;                /* atomic: event fd, -1 until GET_EVENTFD */
 	uint32_t nfences_held;  /* atomic: fence handles, for notifications */
@@ -419,6 +428,9 @@ void drv_hwq_service_locked(struct npu_device *dev, struct npu_hwq *hq, bool irq
 void drv_cq_fail_unfinished(struct npu_cqueue *cq, int status, uint32_t rec_code,
 			    uint32_t fence_err);
 void drv_cq_program(struct npu_cqueue *cq); /* (re)program and enable its hardware queue */
+/* QUEUE_STATUS: the client's read-only pointer to queue `id`'s record (f->lock held). */
+int drv_cq_status_map(struct npu_file *f, uint32_t id, uint64_t *ptr);
+void drv_file_ustatus_free(struct npu_file *f); /* at close, after the queues are gone */
 void drv_isr(void *arg);
 
 /* npu_fault (npu_queue.c) */

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define NPU_UAPI_VERSION_MAJOR 1
-#define NPU_UAPI_VERSION_MINOR 1
+#define NPU_UAPI_VERSION_MINOR 2
 
 /* Request numbers: direction (2 bits) | size (14 bits) | type 'N' | number. */
 #define NPU_IOC_NONE  0u
@@ -426,6 +426,29 @@ struct npu_inject {
 #define NPU_FAULT_CODE_DEVICE_LOST  0x102 /* the device was lost */
 #define NPU_FAULT_CODE_DEVICE_ERROR 0x103 /* internal device error (e.g. out of memory): retry */
 
+/* ==== uapi 1.2: queue status records ======================================================== */
+/* A record per queue that the driver keeps up to date as it completes jobs, readable by the
+ * client without a call: a client polls it to wait by spinning (no ioctl, no lock per poll).
+ * Read `completed` with an acquire load: when it reaches a seqno, the job's status
+ * (JOB_WAIT) and fault record (GET_FAULT) are already there. Fields grow only into
+ * `reserved`. */
+struct npu_queue_status {
+	uint64_t completed;   /* the queue's completed fence value (as NPU_IOCTL_WAIT reports it) */
+	uint64_t submitted;   /* the queue's last submitted seqno */
+	uint32_t failed;      /* jobs that signalled with an error so far (as JOB_WAIT's) */
+	uint32_t pad;         /* 0 */
+	uint64_t reserved[5]; /* 0 */
+};
+
+/* Returns a pointer to the queue's record, mapped read-only into the caller (writing it
+ * faults). It stays readable until the file is closed and is kept up to date until the
+ * queue is destroyed. Calling again returns the same pointer. */
+struct npu_queue_status_map {
+	uint32_t queue;       /* In: queue id */
+	uint32_t flags;       /* In: 0 */
+	uint64_t status_ptr;  /* Out: user pointer to a const struct npu_queue_status */
+};
+
 /* ---- Request numbers ---------------------------------------------------------------------- */
 #define NPU_IOCTL_GET_PARAM  NPU_IOWR(0x00, struct npu_get_param)
 #define NPU_IOCTL_BO_CREATE  NPU_IOWR(0x01, struct npu_bo_create)
@@ -450,6 +473,8 @@ struct npu_inject {
 #define NPU_IOCTL_RESET_STATUS  NPU_IOWR(0x13, struct npu_reset_status)
 #define NPU_IOCTL_BO_USERPTR    NPU_IOWR(0x14, struct npu_bo_userptr)
 #define NPU_IOCTL_INJECT        NPU_IOW(0x15, struct npu_inject)
+/* uapi 1.2 */
+#define NPU_IOCTL_QUEUE_STATUS  NPU_IOWR(0x16, struct npu_queue_status_map)
 
 NPU_STATIC_ASSERT(sizeof(struct npu_get_param) == 16, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_bo_create) == 32, "ABI");
@@ -479,6 +504,8 @@ NPU_STATIC_ASSERT(sizeof(struct npu_get_eventfd) == 8, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_reset_status) == 24, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_bo_userptr) == 32, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_inject) == 16, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_status) == 64, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_status_map) == 16, "ABI");
 
 /* ---- Entry points ------------------------------------------------------------------------- */
 /* Device nodes are named "npu0", "npu1", ... (a leading "/dev/" is accepted). The number of

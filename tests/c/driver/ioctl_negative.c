@@ -2,7 +2,8 @@
 /*
  * ioctl_negative.c - every validation failure of every ioctl, one at a time, each on
  * otherwise valid input: the exact errno, and not one byte of the argument written. Covers
- * uapi 1.0 and 1.1 (queues, fences, event fd, limits, reset status, user memory, injection).
+ * uapi 1.0 and 1.1 (queues, fences, event fd, limits, reset status, user memory, injection)
+ * and 1.2 (queue status records).
  */
 #include <sys/mman.h>
 
@@ -31,6 +32,7 @@ union t_arg {
 	struct npu_reset_status rs;
 	struct npu_bo_userptr up;
 	struct npu_inject in;
+	struct npu_queue_status_map qs;
 	uint8_t raw[64];
 };
 
@@ -343,6 +345,11 @@ CASE(in_reset_count) { a->in.what = NPU_INJECT_DEVICE_RESET; a->in.count = 2; }
 CASE(in_flags) { a->in.flags = 1; }
 CASE(in_pad) { a->in.pad = 1; }
 CASE(in_disabled) { (void)a; }
+/* QUEUE_STATUS (1.2) */
+CASE(qs_flags) { a->qs.flags = 1; }
+CASE(qs_queue_bad) { a->qs.queue = 12345; }
+CASE(qs_dead_queue) { a->qs.queue = c->dead_queue; }
+CASE(qs_foreign_queue) { a->qs.queue = c->foreign_queue; }
 
 struct t_case {
 	const char *name;
@@ -508,6 +515,10 @@ static const struct t_case cases[] = {
 	C(NPU_IOCTL_INJECT, in_flags, -EINVAL),
 	C(NPU_IOCTL_INJECT, in_pad, -EINVAL),
 	C(NPU_IOCTL_INJECT, in_disabled, -EPERM),
+	C(NPU_IOCTL_QUEUE_STATUS, qs_flags, -EINVAL),
+	C(NPU_IOCTL_QUEUE_STATUS, qs_queue_bad, -ENOENT),
+	C(NPU_IOCTL_QUEUE_STATUS, qs_dead_queue, -ENOENT),
+	C(NPU_IOCTL_QUEUE_STATUS, qs_foreign_queue, -ENOENT),
 };
 
 /* Sentinel: every byte the case did not set is 0xa5, so a stray write shows. */
@@ -604,6 +615,10 @@ static void t_prefill(struct t_ctx *c, union t_arg *a, uint32_t request)
 	case NPU_IOCTL_INJECT:
 		a->in = (struct npu_inject){ .what = NPU_INJECT_LOST_IRQ, .count = 1 };
 		break;
+	case NPU_IOCTL_QUEUE_STATUS:
+		a->qs.queue = c->xq;
+		a->qs.flags = 0;
+		break;
 	}
 }
 
@@ -683,6 +698,9 @@ static void check_baselines(struct t_ctx *c)
 	t_prefill(c, &a, NPU_IOCTL_BO_USERPTR);
 	T_OK(npu_drv_ioctl(c->fd, NPU_IOCTL_BO_USERPTR, &a));
 	t_bo_free(c->fd, a.up.handle);
+	t_prefill(c, &a, NPU_IOCTL_QUEUE_STATUS);
+	T_OK(npu_drv_ioctl(c->fd, NPU_IOCTL_QUEUE_STATUS, &a));
+	T_ASSERT(a.qs.status_ptr != 0);
 	t_prefill(c, &a, NPU_IOCTL_QUEUE_CREATE);
 	T_OK(npu_drv_ioctl(c->fd, NPU_IOCTL_QUEUE_CREATE, &a));
 	t_queue_destroy(c->fd, a.qc.queue);
@@ -706,6 +724,7 @@ static int check_requests(struct t_ctx *c)
 		NPU_IOCTL_FENCE_SIGNAL, NPU_IOCTL_FENCE_QUERY, NPU_IOCTL_FENCE_WAIT,
 		NPU_IOCTL_FENCE_EXPORT, NPU_IOCTL_FENCE_IMPORT, NPU_IOCTL_GET_EVENTFD,
 		NPU_IOCTL_RESET_STATUS, NPU_IOCTL_BO_USERPTR, NPU_IOCTL_INJECT,
+		NPU_IOCTL_QUEUE_STATUS,
 	};
 	union t_arg a, before;
 	int fails = 0, closed;
@@ -734,7 +753,7 @@ static int check_requests(struct t_ctx *c)
 			return 1;
 		}
 	}
-	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0x16, struct npu_get_param), &a) != -ENOTTY;
+	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0x17, struct npu_get_param), &a) != -ENOTTY;
 	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0xff, struct npu_get_param), &a) != -ENOTTY;
 	fails += npu_drv_ioctl(c->fd, 0, &a) != -ENOTTY;
 	/* A closed fd. */
