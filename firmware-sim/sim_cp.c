@@ -350,7 +350,7 @@ static void raise_irq(struct npu_hw *hw, uint32_t q)
 		return;
 	}
 	hw->irq_status |= 1u << q;
-	hw->irq_gen++; /* the engine calls the ISR once the packet is committed */
+	hw->irq_gen++; /* delivered by sim_cp_main once the packet is committed */
 }
 
 /* Called with the lock held. */
@@ -450,6 +450,13 @@ static int cp_pick(struct sim_engine *e)
 	return best;
 }
 
+/* An interrupt waits for delivery and nobody is delivering. Lock held. */
+static bool irq_deliverable(const struct npu_hw *hw)
+{
+	return !hw->in_isr && hw->isr && hw->irq_gen != hw->irq_seen &&
+	       (hw->irq_status & hw->irq_mask);
+}
+
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -503,8 +510,21 @@ void *sim_cp_main(void *arg)
 		struct cp_snap s;
 		struct cp_result r;
 		struct sim_queue *q;
+		uint32_t rr = e->rr_next;
 		int qi = cp_pick(e);
 
+		if (irq_deliverable(hw)) {
+			if (qi < 0) {
+				/* Nothing else to run: call the ISR here, with no packet in flight
+				 * (it may reset the device or disable a queue), then look again. */
+				e->rr_next = rr;
+				sim_irq_deliver(hw);
+				continue;
+			}
+			/* More work: the interrupt thread delivers it meanwhile, so completions
+			 * do not wait behind the next packet (and get batched). */
+			pthread_cond_signal(&hw->irq_cond);
+		}
 		if (qi < 0) {
 			if (!cp_poll(e))
 				pthread_cond_wait(&e->cond, &hw->lock);
@@ -540,8 +560,6 @@ void *sim_cp_main(void *arg)
 			cp_commit(e, &s, &r);
 		e->q = -1;
 		pthread_cond_broadcast(&hw->cp_idle_cond);
-		/* With no packet in flight: the ISR may reset the device or disable a queue. */
-		sim_irq_deliver(hw);
 		if (hw->cfg.cp_poll_us)
 			e->poll_until = sim_now_ns() + hw->cfg.cp_poll_us * 1000ull;
 	}

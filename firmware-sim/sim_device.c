@@ -8,12 +8,13 @@
  * created at power-on and sleeping until there is work (an engine polls its rings for
  * cp_poll_us after each packet first).
  *
- * Interrupts: the engine that raises one calls the ISR itself once it has committed the
- * packet (as a device's interrupt line reaches the CPU without a hop through another
- * agent): a completion costs one thread hand-off, to the host thread the ISR wakes. The
- * interrupt thread delivers only what becomes deliverable through a register write of the
- * driver (IRQ_MASK) or set_isr, which must not call the ISR from inside wr32. Either way the
- * ISR runs with no device lock held, so it may use rd32/wr32, and one call at a time.
+ * Interrupts: an engine that raised one and has nothing else to run calls the ISR itself
+ * (as a device's interrupt line reaches the CPU without a hop through another agent): the
+ * completion of a lone job costs one thread hand-off, to the host thread the ISR wakes. An
+ * engine with more work hands the interrupt to the interrupt thread, which also delivers
+ * what a register write of the driver (IRQ_MASK) or set_isr makes deliverable (never from
+ * inside wr32). Either way the ISR runs with no device lock held, so it may use rd32/wr32,
+ * and one call at a time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,8 +51,10 @@ static void *irq_main(void *arg)
 	while (!hw->stop) {
 		sim_irq_deliver(hw);
 		/* Nothing deliverable (or another thread delivers it): a later mask or ISR
-		 * change bumps irq_gen and wakes us again. */
-		pthread_cond_wait(&hw->irq_cond, &hw->lock);
+		 * change, or an engine with more work, wakes us again. The ISR ran without the
+		 * lock: look at stop again first. */
+		if (!hw->stop)
+			pthread_cond_wait(&hw->irq_cond, &hw->lock);
 	}
 	pthread_mutex_unlock(&hw->lock);
 	return NULL;

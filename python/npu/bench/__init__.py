@@ -1099,9 +1099,10 @@ class Suite:
             fig.met = fig.target.check(fig.ratio)
 
     def _polling_wait(self) -> Figure:
-        """libnpu has no polling wait of its own; a caller polls with npu_stream_query, the
-        non-blocking completion check. Spinning needs a CPU of its own (the device must not
-        wait for it), so both this and its baseline run across two CPUs, in chunks."""
+        """libnpu's polling wait: npu_stream_synchronize with the device in NPU_WAIT_SPIN
+        mode, which polls the driver's completion record. Spinning needs a CPU of its own
+        (the device must not wait for it), so both this and its baseline run across two
+        CPUs, in chunks."""
         m, c = self.mode, self.cdev
         per = min(POLL_CHUNK, m.poll_n)
         pl, sp = [], []
@@ -1118,8 +1119,8 @@ class Suite:
         return _finish(Figure("launch round trip, polling wait, across CPUs (C)", "launch",
                               "us"), np.concatenate(pl), "spin ping-pong, across CPUs",
                        np.concatenate(sp), target=Target("ratio", "<=", 10),
-                       notes="npu_launch_kernel on a stream, then spinning on "
-                             "npu_stream_query (libnpu has no polling wait mode of its own); "
+                       notes="npu_launch_kernel on a stream, then npu_stream_synchronize "
+                             "with npu_device_set_wait_mode(NPU_WAIT_SPIN); "
                              "chunks of %d alternating with the spin ping-pong" % per)
 
     # -- Python ------------------------------------------------------------------------------------

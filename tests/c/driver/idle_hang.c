@@ -11,16 +11,17 @@
  * fetch before the engine reports any progress, then empty launches back to back. Every job
  * must succeed, nothing may be killed and the device must not reset. (The old code lost a
  * round when the watchdog's first look came before that first progress, which is a race:
- * here it failed in about three runs out of four.)
+ * against it this program failed in 8 runs out of 10.)
  */
 #include <unistd.h>
 
 #include "drv_test.h"
 
-#define HANG_MS   100 /* short, so that the idle period can exceed it */
-#define IDLE_MS   (HANG_MS + 30)
-#define ROUNDS    16
-#define BIG_WORDS (1u << 20) /* 8 MiB of code: the engine copies it before it reports progress */
+#define HANG_MS   150 /* short, so that the idle period can exceed it, and still well above
+                       * the big launch's time without progress under sanitizers */
+#define IDLE_MS   (HANG_MS + 25)
+#define ROUNDS    18
+#define BIG_WORDS (1u << 18) /* 2 MiB of code: the engine copies it before it reports progress */
 #define EMPTY_N   10
 
 static void sleep_ms(unsigned ms)
