@@ -356,10 +356,18 @@ static void raise_irq(struct npu_hw *hw, uint32_t q)
 /* Called with the lock held. */
 static void fence_event(struct npu_hw *hw)
 {
+	bool wake[NPU_NUM_ENGINES] = { false };
+
 	hw->fence_gen++;
-	for (uint32_t i = 0; i < hw->cfg.queues; i++)
+	for (uint32_t i = 0; i < hw->cfg.queues; i++) {
+		if (hw->queues[i].waiting)
+			wake[hw->queues[i].engine] = true;
 		hw->queues[i].waiting = false;
-	sim_cp_wake(hw);
+	}
+	/* Only engines with a queue at a WAIT have something new to look at. */
+	for (uint32_t i = 0; i < hw->num_engines; i++)
+		if (wake[i])
+			sim_cp_wake_one(&hw->eng[i]);
 }
 
 void sim_fence_notify(struct npu_hw *hw)
@@ -450,6 +458,33 @@ static int cp_pick(struct sim_engine *e)
 	return best;
 }
 
+/* Whether queue qi's next packet is one that takes no time (fence work, NOP, BARRIER,
+ * TIMESTAMP): an interrupt can wait for it. Anything else (a launch, a copy) may run long,
+ * as may what cp_exec makes of a malformed ring. Lock held. */
+static bool cp_next_is_short(const struct npu_hw *hw, uint32_t qi)
+{
+	const struct sim_queue *q = &hw->queues[qi];
+	struct npu_hw_pkt_header h;
+	uint64_t pa;
+
+	if (q->ring_size < 4096 || (q->ring_size & (q->ring_size - 1)) || (q->ring & 7) ||
+	    !sim_range_ok(q->ring, q->ring_size, hw->mem_size))
+		return false;
+	pa = q->ring + (q->head & (q->ring_size - 1));
+	memcpy(&h, hw->mem + pa, sizeof(h));
+	switch (h.type) {
+	case NPU_PKT_NOP:
+	case NPU_PKT_FENCE:
+	case NPU_PKT_SIGNAL:
+	case NPU_PKT_WAIT:
+	case NPU_PKT_TIMESTAMP:
+	case NPU_PKT_BARRIER:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* An interrupt waits for delivery and nobody is delivering. Lock held. */
 static bool irq_deliverable(const struct npu_hw *hw)
 {
@@ -521,9 +556,11 @@ void *sim_cp_main(void *arg)
 				sim_irq_deliver(hw);
 				continue;
 			}
-			/* More work: the interrupt thread delivers it meanwhile, so completions
-			 * do not wait behind the next packet (and get batched). */
-			pthread_cond_signal(&hw->irq_cond);
+			/* More work: unless it is only the job's closing fence work (delivered
+			 * right after it), the interrupt thread delivers it meanwhile, so
+			 * completions do not wait behind a long packet (and get batched). */
+			if (!cp_next_is_short(hw, (uint32_t)qi))
+				pthread_cond_signal(&hw->irq_cond);
 		}
 		if (qi < 0) {
 			if (!cp_poll(e))
