@@ -8,10 +8,11 @@
  * created at power-on and sleeping until there is work (an engine polls its rings for
  * cp_poll_us after each packet first).
  *
- * Interrupts: an engine that raised one and has nothing else to run calls the ISR itself
- * (as a device's interrupt line reaches the CPU without a hop through another agent): the
- * completion of a lone job costs one thread hand-off, to the host thread the ISR wakes. An
- * engine with more work hands the interrupt to the interrupt thread, which also delivers
+ * Interrupts: an engine that raised one and has nothing else to run (or only short fence
+ * packets) calls the ISR itself (as a device's interrupt line reaches the CPU without a hop
+ * through another agent): the completion of a lone job costs one thread hand-off, to the
+ * host thread the ISR wakes. An engine with a long packet next hands the interrupt to the
+ * interrupt thread, which also delivers
  * what a register write of the driver (IRQ_MASK) or set_isr makes deliverable (never from
  * inside wr32). Either way the ISR runs with no device lock held, so it may use rd32/wr32,
  * and one call at a time.

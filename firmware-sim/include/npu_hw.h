@@ -295,14 +295,15 @@ struct npu_hw_ops {
 	 * every change of it; the handler acks through IRQ_ACK. Calling context: a thread of the
 	 * device, never from inside rd32/wr32 or another op, with no lock of the device held and
 	 * one call at a time. Which thread is the device's choice: firmware-sim calls it from the
-	 * command processor that completed the packet, right after it (no packet of that engine
-	 * in flight then), and from its interrupt thread when an IRQ_MASK write or set_isr makes
-	 * an interrupt deliverable. So the handler may call rd32/wr32 (RESET and queue disable
-	 * included), and the driver may hold locks the handler takes across any register write:
-	 * the engine that runs the handler has no packet in flight, so a RESET or disable does
-	 * not wait for it. The handler runs in place of that engine's next packet: it must not
-	 * sleep waiting for work of the device. After set_isr returns, the old handler is not
-	 * running (unless set_isr was called from inside it). */
+	 * command processor that raised the interrupt, between packets (none of that engine in
+	 * flight), when it has nothing else to run or only short fence packets next; otherwise
+	 * (a long packet next), and when an IRQ_MASK write or set_isr makes an interrupt
+	 * deliverable, from its interrupt thread. So the handler may call rd32/wr32 (RESET and
+	 * queue disable included), and the driver may hold locks the handler takes across any
+	 * register write: a RESET or disable never waits for the thread that runs the handler.
+	 * The handler may run in place of an engine's next packet: it must not sleep waiting
+	 * for work of the device. After set_isr returns, the old handler is not running (unless
+	 * set_isr was called from inside it). */
 	void (*set_isr)(struct npu_hw *hw, npu_hw_isr_fn fn, void *arg);
 	/* (1.1) Host memory for the device, like the kernel's DMA API with an IOMMU: makes
 	 * exactly [host, host + size) reachable at bus address *iova (a PTE with NPU_PTE_SYSTEM

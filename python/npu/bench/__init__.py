@@ -693,7 +693,7 @@ class CDevice:
     def launch_rt(self, kernel, args=(), grid: int = 1, n: int = 1,
                   poll: bool = False) -> np.ndarray:
         """n x (launch + wait), each timed, ns; the wait sleeps in npu_device_synchronize,
-        or with poll=True spins on npu_stream_query."""
+        or with poll=True spins: npu_stream_synchronize in libnpu's NPU_WAIT_SPIN mode."""
         a = bffi.new("uint64_t[]", list(args) or [0])
         out = np.empty(n, np.int64)
         wait = blib.BENCH_WAIT_POLL if poll else blib.BENCH_WAIT_SYNC
