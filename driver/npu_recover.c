@@ -69,16 +69,18 @@ static void npu_file_mark(struct npu_file *f, uint32_t status, bool guilty)
 	drv_file_notify(f);
 }
 
-/* The oldest unfinished job of cq hung: give it -ETIMEDOUT and a hang record, unless the
- * device's kill fault already did. Caller holds svc_lock; the queue no longer runs. */
-static void npu_mark_hung(struct npu_cqueue *cq, uint32_t flags)
+/* Job `seqno` of cq (0: the oldest unfinished one) hung: give it -ETIMEDOUT and a hang
+ * record, unless it completed meanwhile or the device's kill fault already did. Caller holds
+ * svc_lock; the queue no longer runs. */
+static void npu_mark_hung(struct npu_cqueue *cq, uint64_t seqno, uint32_t flags)
 {
 	struct npu_hwq *hq = cq->hq;
 	uint64_t s;
 
 	pthread_mutex_lock(&hq->lock);
-	s = cq->completed + 1;
-	if (s <= cq->last_seqno && !cq->jstatus[s % NPU_JOB_STATUS_HISTORY]) {
+	s = seqno ? seqno : cq->completed + 1;
+	if (s > cq->completed && s <= cq->last_seqno &&
+	    !cq->jstatus[s % NPU_JOB_STATUS_HISTORY]) {
 		struct npu_fault_rec r = {
 			.seqno = s, .code = NPU_TRAP_WATCHDOG, .core = NPU_FAULT_NO_CORE,
 			.queue = cq->id, .flags = NPU_FAULT_F_VALID | NPU_FAULT_F_HANG | flags,
@@ -107,8 +109,8 @@ static void npu_file_ban(struct npu_device *dev, struct npu_file *f)
 		pthread_mutex_lock(&cq->ring_lock);
 		npu_qwr32(dev, hq->idx, NPU_QREG_CONTROL, 0);
 		pthread_mutex_lock(&hq->svc_lock);
-		if (cq->wd_kill_seqno) /* its kill may not have come back yet */
-			npu_mark_hung(cq, 0);
+		if (cq->wd_kill_seqno) /* the hang that banned it, or a kill not back yet */
+			npu_mark_hung(cq, cq->wd_kill_seqno, 0);
 		drv_cq_fail_unfinished(cq, -ECANCELED, NPU_FAULT_CODE_CANCELED,
 				       NPU_FENCE_ERR_DRV(ECANCELED));
 		cq->wd_kill_seqno = 0;
@@ -132,13 +134,17 @@ static void npu_kill(struct npu_device *dev, struct npu_cqueue *cq, uint64_t com
 		 (unsigned long long)hang_ms);
 	cq->wd_kill_seqno = completed + 1;
 	cq->wd_kill_ns = now;
-	npu_qwr32(dev, cq->hq->idx, NPU_QREG_CONTROL, NPU_QCTL_ENABLE | NPU_QCTL_KILL);
 	npu_file_mark(f, NPU_RESET_GUILTY, true);
 	pthread_mutex_lock(&f->ev_lock);
 	guilty = f->guilty;
 	pthread_mutex_unlock(&f->ev_lock);
-	if (ban && guilty >= ban)
+	/* A hang that bans the client stops its queues before the device resumes this one
+	 * after the kill: nothing queued behind the hung job runs (it is all cancelled). */
+	if (ban && guilty >= ban) {
 		npu_file_ban(dev, f);
+		return;
+	}
+	npu_qwr32(dev, cq->hq->idx, NPU_QREG_CONTROL, NPU_QCTL_ENABLE | NPU_QCTL_KILL);
 }
 
 bool drv_device_wait_ready(struct npu_device *dev, unsigned timeout_ms)
@@ -221,7 +227,7 @@ void drv_device_reset(struct npu_device *dev, struct npu_hwq *guilty)
 			struct npu_cqueue *cq = active[i];
 
 			if (cq->hq == guilty)
-				npu_mark_hung(cq, NPU_FAULT_F_RESET);
+				npu_mark_hung(cq, 0, NPU_FAULT_F_RESET);
 			drv_cq_fail_unfinished(cq, -EAGAIN, NPU_FAULT_CODE_RESET,
 					       NPU_FENCE_ERR_DRV(EAGAIN));
 			cq->wd_kill_seqno = 0;
@@ -312,7 +318,15 @@ static bool npu_watchdog_tick(struct npu_device *dev)
 			__atomic_store_n(&cq->wd_progress_ns, now, __ATOMIC_RELAXED);
 
 		if (cq->wd_kill_seqno) {
-			if (completed >= cq->wd_kill_seqno) {
+			bool stopped;
+
+			/* The kill came back as soon as the device reported the job's fault: its
+			 * FENCE may then still wait behind another queue's long packet. */
+			pthread_mutex_lock(&hq->lock);
+			stopped = completed >= cq->wd_kill_seqno ||
+				  cq->jstatus[cq->wd_kill_seqno % NPU_JOB_STATUS_HISTORY];
+			pthread_mutex_unlock(&hq->lock);
+			if (stopped) {
 				cq->wd_kill_seqno = 0;
 			} else if (now - cq->wd_kill_ns > (int64_t)NPU_KILL_TIMEOUT_MS * 1000000) {
 				npu_err("device %u: fd %d queue %u did not stop its hung job in %d ms",

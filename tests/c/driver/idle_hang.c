@@ -21,7 +21,7 @@
                        * the big launch's time without progress under sanitizers */
 #define IDLE_MS   (HANG_MS + 25)
 #define ROUNDS    18
-#define BIG_WORDS (1u << 18) /* 2 MiB of code: the engine copies it before it reports progress */
+#define BIG_WORDS (1u << 15) /* 256 KiB of code: fetched before the engine reports progress */
 #define EMPTY_N   10
 
 static void sleep_ms(unsigned ms)
