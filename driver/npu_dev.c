@@ -334,6 +334,7 @@ static void npu_file_teardown(struct npu_file *f)
 	drv_fence_release_all(f);
 	drv_bo_release_all(f);
 	drv_vm_fini(f);
+	drv_file_ustatus_free(f);
 	pthread_mutex_unlock(&f->lock);
 	efd = __atomic_exchange_n(&f->efd, -1, __ATOMIC_ACQ_REL);
 	if (efd >= 0)

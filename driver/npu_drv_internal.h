@@ -59,6 +59,7 @@
 #define NPU_RESET_ATTEMPTS  3
 #define NPU_STALL_SLACK_MS  10000                 /* ring-full waits: slack over the hang timeout */
 #define NPU_WD_TICK_MS      20                    /* watchdog period while work is pending */
+#define NPU_WD_LINGER_MS    1000                  /* ... and after the last job, before it sleeps */
 #define NPU_KILL_TIMEOUT_MS 250                   /* a kill not acknowledged by then: reset */
 #define NPU_HANG_MS_DEFAULT 2000
 #define NPU_HANG_MS_MIN     10
@@ -214,6 +215,9 @@ struct npu_cqueue {
 	struct npu_hw_job_time *jtimes;
 	struct npu_list fops;       /* struct npu_fence_op of unfinished jobs, seqno order */
 
+	struct npu_queue_status *ustatus; /* hq->lock: its record in the file's status page
+	                                   * (writable view), NULL until mapped */
+
 	/* Watchdog (recovery_lock). */
 	int64_t wd_progress_ns;     /* last time the queue moved or was not to blame; atomic */
 	uint32_t wd_head;
@@ -270,7 +274,8 @@ struct npu_device {
 	pthread_cond_t wd_cond;
 	bool wd_stop;
 	bool wd_kick;
-	bool wd_idle;                      /* sleeping until a submit kicks it (wd_lock) */
+	bool wd_idle;                      /* atomic: sleeping until a submit kicks it (set and
+	                                    * cleared under wd_lock, read by submits without) */
 	uint32_t wd_engq[NPU_NUM_ENGINES];
 	uint32_t wd_engprog[NPU_NUM_ENGINES];
 
@@ -376,6 +381,12 @@ struct npu_file {
 	uint64_t jobs;          /* atomic: jobs submitted */
 	uint64_t mem_bytes;     /* atomic: device memory of its live BO_CREATE buffers */
 
+	/* Queue status records (uapi 1.2), one per f->queues slot, created by the first
+	 * QUEUE_STATUS (f->lock): one shared memory page mapped writable for the driver and
+	 * read-only for the client. */
+	struct npu_queue_status *ustatus_rw;
+	const struct npu_queue_status *ustatus_ro;
+
 	int banned;             /* atomic */
 	int efd;                /* atomic: event fd, -1 until GET_EVENTFD */
 	uint32_t nfences_held;  /* atomic: fence handles, for notifications */
@@ -435,6 +446,9 @@ void drv_hwq_service_locked(struct npu_device *dev, struct npu_hwq *hq, bool irq
 void drv_cq_fail_unfinished(struct npu_cqueue *cq, int status, uint32_t rec_code,
 			    uint32_t fence_err);
 void drv_cq_program(struct npu_cqueue *cq); /* (re)program and enable its hardware queue */
+/* QUEUE_STATUS: the client's read-only pointer to queue `id`'s record (f->lock held). */
+int drv_cq_status_map(struct npu_file *f, uint32_t id, uint64_t *ptr);
+void drv_file_ustatus_free(struct npu_file *f); /* at close, after the queues are gone */
 void drv_isr(void *arg);
 
 /* npu_fault (npu_queue.c) */
@@ -460,6 +474,8 @@ void drv_fence_pages_free(struct npu_device *dev);
 
 /* npu_recover.c */
 void drv_watchdog_kick(struct npu_device *dev);
+/* A job was published (its last_seqno stored under hq->lock): wakes the watchdog if it sleeps. */
+void drv_watchdog_submitted(struct npu_device *dev);
 int drv_watchdog_start(struct npu_device *dev);
 void drv_watchdog_stop(struct npu_device *dev);
 /* Resets the device. guilty: the hardware queue whose job caused it, or NULL. Holds

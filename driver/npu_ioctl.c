@@ -1260,6 +1260,26 @@ static int npu_ioctl_client_info(struct npu_file *f, void *uarg)
 	return 0;
 }
 
+/* ---- QUEUE_STATUS (uapi 1.2) ------------------------------------------------------------- */
+static int npu_ioctl_queue_status(struct npu_file *f, void *uarg)
+{
+	struct npu_queue_status_map args;
+	int ret;
+
+	memcpy(&args, uarg, sizeof(args));
+	if (args.flags) {
+		npu_dbg("queue_status: invalid flags 0x%x", args.flags);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&f->lock);
+	ret = drv_cq_status_map(f, args.queue, &args.status_ptr);
+	pthread_mutex_unlock(&f->lock);
+	if (ret)
+		return ret;
+	memcpy(uarg, &args, sizeof(args));
+	return 0;
+}
+
 /* ---- Dispatch ----------------------------------------------------------------------------- */
 struct npu_ioctl_desc {
 	uint32_t request;
@@ -1294,6 +1314,7 @@ static const struct npu_ioctl_desc npu_ioctls[] = {
 	NPU_IOCTL_DEF(NPU_IOCTL_INJECT, npu_ioctl_inject),
 	NPU_IOCTL_DEF(NPU_IOCTL_JOB_TIME, npu_ioctl_job_time),
 	NPU_IOCTL_DEF(NPU_IOCTL_CLIENT_INFO, npu_ioctl_client_info),
+	NPU_IOCTL_DEF(NPU_IOCTL_QUEUE_STATUS, npu_ioctl_queue_status),
 };
 
 int drv_ioctl_dispatch(struct npu_file *f, uint32_t request, void *arg)

@@ -17,9 +17,11 @@
  * variable until a fence frees space (or fails with -EBUSY when non-blocking); it never
  * overwrites unread packets.
  */
+#define _GNU_SOURCE /* memfd_create */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "npu_drv_internal.h"
@@ -167,6 +169,83 @@ void drv_cq_program(struct npu_cqueue *cq)
 	dev->irq_mask |= 1u << q;
 	npu_wr32(dev, NPU_REG_IRQ_MASK, dev->irq_mask);
 	pthread_mutex_unlock(&dev->lock);
+}
+
+/* ---- Status records (uapi 1.2) ----------------------------------------------------------- */
+#define NPU_USTATUS_BYTES (NPU_MAX_QUEUES * sizeof(struct npu_queue_status))
+
+/* The file's record page, mapped twice from one memfd: writable for the driver, read-only
+ * for the client, which can then not corrupt what it polls. f->lock held. */
+static int npu_file_ustatus(struct npu_file *f)
+{
+	void *rw, *ro = MAP_FAILED;
+	int fd;
+
+	if (f->ustatus_ro)
+		return 0;
+	fd = memfd_create("npu-queue-status", MFD_CLOEXEC);
+	if (fd < 0) {
+		npu_dbg("fd %d: memfd_create for queue status records failed (%d)", f->fd, errno);
+		return -ENOMEM;
+	}
+	rw = ftruncate(fd, NPU_USTATUS_BYTES) ? MAP_FAILED
+		: mmap(NULL, NPU_USTATUS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (rw != MAP_FAILED)
+		ro = mmap(NULL, NPU_USTATUS_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (ro == MAP_FAILED) {
+		if (rw != MAP_FAILED)
+			munmap(rw, NPU_USTATUS_BYTES);
+		npu_dbg("fd %d: cannot map queue status records", f->fd);
+		return -ENOMEM;
+	}
+	f->ustatus_rw = rw;
+	f->ustatus_ro = ro;
+	return 0;
+}
+
+int drv_cq_status_map(struct npu_file *f, uint32_t id, uint64_t *ptr)
+{
+	struct npu_queue_status *rec;
+	struct npu_cqueue *cq = NULL;
+	unsigned slot;
+	int ret;
+
+	for (slot = 0; slot < NPU_MAX_QUEUES; slot++) {
+		cq = f->queues[slot];
+		if (cq && cq->id == id)
+			break;
+	}
+	if (slot == NPU_MAX_QUEUES) {
+		npu_dbg("queue_status: invalid queue %u", id);
+		return -ENOENT;
+	}
+	ret = npu_file_ustatus(f);
+	if (ret)
+		return ret;
+	rec = &f->ustatus_rw[slot];
+	pthread_mutex_lock(&cq->hq->lock);
+	if (cq->ustatus != rec) {
+		/* The slot may hold a destroyed queue's record: start afresh. */
+		memset(rec, 0, sizeof(*rec));
+		rec->submitted = cq->last_seqno;
+		rec->failed = cq->failed;
+		__atomic_store_n(&rec->completed, cq->completed, __ATOMIC_RELEASE);
+		cq->ustatus = rec;
+	}
+	pthread_mutex_unlock(&cq->hq->lock);
+	*ptr = (uint64_t)(uintptr_t)&f->ustatus_ro[slot];
+	return 0;
+}
+
+void drv_file_ustatus_free(struct npu_file *f)
+{
+	if (!f->ustatus_ro)
+		return;
+	munmap(f->ustatus_rw, NPU_USTATUS_BYTES);
+	munmap((void *)(uintptr_t)f->ustatus_ro, NPU_USTATUS_BYTES);
+	f->ustatus_rw = NULL;
+	f->ustatus_ro = NULL;
 }
 
 /* Called with f->lock held (or before the file is published). */
@@ -337,6 +416,11 @@ static void npu_cq_complete(struct npu_cqueue *cq, uint64_t fence, struct npu_li
 	drv_pub_completed(cq->file->dev->pub, fence - cq->completed, fence == last);
 	drv_cq_times_take(cq, cq->completed + 1, fence);
 	cq->completed = fence;
+	if (cq->ustatus) {
+		__atomic_store_n(&cq->ustatus->failed, cq->failed, __ATOMIC_RELAXED);
+		/* Last: a client that sees it also sees the statuses and faults recorded. */
+		__atomic_store_n(&cq->ustatus->completed, fence, __ATOMIC_RELEASE);
+	}
 	while (!npu_list_empty(&cq->fops)) {
 		struct npu_fence_op *op = npu_container_of(cq->fops.next, struct npu_fence_op, link);
 
@@ -345,7 +429,8 @@ static void npu_cq_complete(struct npu_cqueue *cq, uint64_t fence, struct npu_li
 		npu_list_del(&op->link);
 		npu_list_add_tail(done, &op->link);
 	}
-	pthread_cond_broadcast(&cq->hq->cond);
+	/* The caller wakes the waiters once it dropped hq->lock: a waiter woken now, on the
+	 * servicer's CPU, would only run to block on the lock. */
 }
 
 static bool npu_cq_has_signals(const struct npu_cqueue *cq)
@@ -416,6 +501,7 @@ void drv_cq_fail_unfinished(struct npu_cqueue *cq, int status, uint32_t rec_code
 	}
 	npu_cq_complete(cq, last, &done);
 	pthread_mutex_unlock(&hq->lock);
+	pthread_cond_broadcast(&hq->cond);
 
 	npu_ops_release(dev, &done);
 	if (signals) {
@@ -501,6 +587,8 @@ void drv_hwq_service_locked(struct npu_device *dev, struct npu_hwq *hq, bool irq
 	progressed = cq->completed != before;
 	signals = npu_cq_has_signals(cq) || !npu_list_empty(&done);
 	pthread_mutex_unlock(&hq->lock);
+	if (progressed)
+		pthread_cond_broadcast(&hq->cond);
 
 	/* The device skips the rest of the guilty job and signals its fence as usual. */
 	if (faulted)
@@ -813,15 +901,21 @@ int drv_cq_submit(struct npu_cqueue *cq, const uint8_t *cmds, uint32_t size,
 
 	/* Publish the job before the doorbell: its completion may be serviced at once. */
 	pthread_mutex_lock(&cq->hq->lock);
+	/* Work for an idle queue: its hang clock starts now, not at the watchdog's last look,
+	 * which may be long ago (the watchdog is not woken for every submit). */
+	if (cq->completed == cq->last_seqno)
+		__atomic_store_n(&cq->wd_progress_ns, drv_now_ns(), __ATOMIC_RELAXED);
 	*job_status(cq, seqno) = 0;
 	npu_list_splice(&ops, &cq->fops);
 	drv_pub_submitted(dev->pub, cq->completed == cq->last_seqno);
 	__atomic_store_n(&cq->last_seqno, seqno, __ATOMIC_RELEASE);
+	if (cq->ustatus)
+		__atomic_store_n(&cq->ustatus->submitted, seqno, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&cq->hq->lock);
 	/* The doorbell. Like writel(), wr32 orders the packet writes above before it. */
 	npu_qwr32(dev, cq->hq->idx, NPU_QREG_TAIL, cq->tail);
 	pthread_mutex_unlock(&cq->ring_lock);
-	drv_watchdog_kick(dev);
+	drv_watchdog_submitted(dev);
 	*seqno_out = seqno;
 	return 0;
 

@@ -3,8 +3,10 @@
  * npu_recover.c - the watchdog: hang detection by progress, lost interrupts, kills, device
  * resets, bans, and the device-lost state.
  *
- * One thread per device. While any job is pending it wakes every NPU_WD_TICK_MS (it sleeps
- * when the device is idle; a submit wakes it) and, under recovery_lock, for every bound queue:
+ * One thread per device. While any job is pending, and for NPU_WD_LINGER_MS after the last
+ * one finished, it wakes every NPU_WD_TICK_MS; then it sleeps until a submit wakes it. (A
+ * submit to a ticking watchdog costs nothing: a stream of launches, each waited for, never
+ * wakes it.) Each tick, under recovery_lock, for every bound queue:
  *   - services it when the status record shows news the interrupt did not deliver (a lost
  *     interrupt) or a fault is waiting;
  *   - decides whether it made progress since the last tick: its HEAD or completed fence moved,
@@ -34,16 +36,24 @@ uint64_t drv_file_hang_ms(struct npu_file *f)
 	return v ? v : __atomic_load_n(&f->dev->hang_ms, __ATOMIC_RELAXED);
 }
 
-/* A submit: the watchdog must look again. It is woken only when it sleeps for lack of work
- * (while work is pending it ticks anyway); a kick during a tick makes it tick once more
- * before it goes idle, so a job published meanwhile is never missed. */
+/* The watchdog must look again. A kick during a tick makes it tick once more before it goes
+ * idle, so a job published meanwhile is never missed. */
 void drv_watchdog_kick(struct npu_device *dev)
 {
 	pthread_mutex_lock(&dev->wd_lock);
 	dev->wd_kick = true;
-	if (dev->wd_idle)
+	if (__atomic_load_n(&dev->wd_idle, __ATOMIC_RELAXED))
 		pthread_cond_signal(&dev->wd_cond);
 	pthread_mutex_unlock(&dev->wd_lock);
+}
+
+/* While it ticks it will find the job. Going idle, the watchdog sets wd_idle and then looks at
+ * every queue's last_seqno under hq->lock once more; the submit stored last_seqno under the
+ * same lock before it reads wd_idle: either that look finds the job, or this sees wd_idle. */
+void drv_watchdog_submitted(struct npu_device *dev)
+{
+	if (__atomic_load_n(&dev->wd_idle, __ATOMIC_ACQUIRE))
+		drv_watchdog_kick(dev);
 }
 
 static void npu_file_mark(struct npu_file *f, uint32_t status, bool guilty)
@@ -59,16 +69,18 @@ static void npu_file_mark(struct npu_file *f, uint32_t status, bool guilty)
 	drv_file_notify(f);
 }
 
-/* The oldest unfinished job of cq hung: give it -ETIMEDOUT and a hang record, unless the
- * device's kill fault already did. Caller holds svc_lock; the queue no longer runs. */
-static void npu_mark_hung(struct npu_cqueue *cq, uint32_t flags)
+/* Job `seqno` of cq (0: the oldest unfinished one) hung: give it -ETIMEDOUT and a hang
+ * record, unless it completed meanwhile or the device's kill fault already did. Caller holds
+ * svc_lock; the queue no longer runs. */
+static void npu_mark_hung(struct npu_cqueue *cq, uint64_t seqno, uint32_t flags)
 {
 	struct npu_hwq *hq = cq->hq;
 	uint64_t s;
 
 	pthread_mutex_lock(&hq->lock);
-	s = cq->completed + 1;
-	if (s <= cq->last_seqno && !cq->jstatus[s % NPU_JOB_STATUS_HISTORY]) {
+	s = seqno ? seqno : cq->completed + 1;
+	if (s > cq->completed && s <= cq->last_seqno &&
+	    !cq->jstatus[s % NPU_JOB_STATUS_HISTORY]) {
 		struct npu_fault_rec r = {
 			.seqno = s, .code = NPU_TRAP_WATCHDOG, .core = NPU_FAULT_NO_CORE,
 			.queue = cq->id, .flags = NPU_FAULT_F_VALID | NPU_FAULT_F_HANG | flags,
@@ -97,8 +109,8 @@ static void npu_file_ban(struct npu_device *dev, struct npu_file *f)
 		pthread_mutex_lock(&cq->ring_lock);
 		npu_qwr32(dev, hq->idx, NPU_QREG_CONTROL, 0);
 		pthread_mutex_lock(&hq->svc_lock);
-		if (cq->wd_kill_seqno) /* its kill may not have come back yet */
-			npu_mark_hung(cq, 0);
+		if (cq->wd_kill_seqno) /* the hang that banned it, or a kill not back yet */
+			npu_mark_hung(cq, cq->wd_kill_seqno, 0);
 		drv_cq_fail_unfinished(cq, -ECANCELED, NPU_FAULT_CODE_CANCELED,
 				       NPU_FENCE_ERR_DRV(ECANCELED));
 		cq->wd_kill_seqno = 0;
@@ -122,13 +134,17 @@ static void npu_kill(struct npu_device *dev, struct npu_cqueue *cq, uint64_t com
 		 (unsigned long long)hang_ms);
 	cq->wd_kill_seqno = completed + 1;
 	cq->wd_kill_ns = now;
-	npu_qwr32(dev, cq->hq->idx, NPU_QREG_CONTROL, NPU_QCTL_ENABLE | NPU_QCTL_KILL);
 	npu_file_mark(f, NPU_RESET_GUILTY, true);
 	pthread_mutex_lock(&f->ev_lock);
 	guilty = f->guilty;
 	pthread_mutex_unlock(&f->ev_lock);
-	if (ban && guilty >= ban)
+	/* A hang that bans the client stops its queues before the device resumes this one
+	 * after the kill: nothing queued behind the hung job runs (it is all cancelled). */
+	if (ban && guilty >= ban) {
 		npu_file_ban(dev, f);
+		return;
+	}
+	npu_qwr32(dev, cq->hq->idx, NPU_QREG_CONTROL, NPU_QCTL_ENABLE | NPU_QCTL_KILL);
 }
 
 bool drv_device_wait_ready(struct npu_device *dev, unsigned timeout_ms)
@@ -212,11 +228,11 @@ void drv_device_reset(struct npu_device *dev, struct npu_hwq *guilty)
 			struct npu_cqueue *cq = active[i];
 
 			if (cq->hq == guilty)
-				npu_mark_hung(cq, NPU_FAULT_F_RESET);
+				npu_mark_hung(cq, 0, NPU_FAULT_F_RESET);
 			drv_cq_fail_unfinished(cq, -EAGAIN, NPU_FAULT_CODE_RESET,
 					       NPU_FENCE_ERR_DRV(EAGAIN));
 			cq->wd_kill_seqno = 0;
-			cq->wd_progress_ns = drv_now_ns();
+			__atomic_store_n(&cq->wd_progress_ns, drv_now_ns(), __ATOMIC_RELAXED);
 			drv_cq_program(cq); /* a banned client's too: bound, empty, refusing */
 		}
 		pthread_mutex_lock(&dev->lock);
@@ -303,7 +319,15 @@ static bool npu_watchdog_tick(struct npu_device *dev)
 			__atomic_store_n(&cq->wd_progress_ns, now, __ATOMIC_RELAXED);
 
 		if (cq->wd_kill_seqno) {
-			if (completed >= cq->wd_kill_seqno) {
+			bool stopped;
+
+			/* The kill came back as soon as the device reported the job's fault: its
+			 * FENCE may then still wait behind another queue's long packet. */
+			pthread_mutex_lock(&hq->lock);
+			stopped = completed >= cq->wd_kill_seqno ||
+				  cq->jstatus[cq->wd_kill_seqno % NPU_JOB_STATUS_HISTORY];
+			pthread_mutex_unlock(&hq->lock);
+			if (stopped) {
 				cq->wd_kill_seqno = 0;
 			} else if (now - cq->wd_kill_ns > (int64_t)NPU_KILL_TIMEOUT_MS * 1000000) {
 				npu_err("device %u: fd %d queue %u did not stop its hung job in %d ms",
@@ -314,7 +338,8 @@ static bool npu_watchdog_tick(struct npu_device *dev)
 			continue;
 		}
 		hang_ms = drv_file_hang_ms(cq->file);
-		if (!hang_ms || now - cq->wd_progress_ns < (int64_t)hang_ms * 1000000)
+		if (!hang_ms || now - __atomic_load_n(&cq->wd_progress_ns, __ATOMIC_RELAXED) <
+				(int64_t)hang_ms * 1000000)
 			continue;
 		if (executing) {
 			npu_kill(dev, cq, completed, now, hang_ms);
@@ -334,11 +359,12 @@ static bool npu_watchdog_tick(struct npu_device *dev)
 static void *npu_watchdog_main(void *arg)
 {
 	struct npu_device *dev = arg;
+	int64_t last_busy = drv_now_ns();
 	bool busy = false;
 
 	pthread_mutex_lock(&dev->wd_lock);
 	while (!dev->wd_stop) {
-		if (busy) {
+		if (busy || drv_now_ns() - last_busy < NPU_WD_LINGER_MS * 1000000ll) {
 			int64_t deadline = drv_now_ns() + NPU_WD_TICK_MS * 1000000ll;
 			struct timespec ts;
 
@@ -346,10 +372,16 @@ static void *npu_watchdog_main(void *arg)
 			while (!dev->wd_stop && drv_now_ns() < deadline)
 				pthread_cond_timedwait(&dev->wd_cond, &dev->wd_lock, &ts);
 		} else {
-			dev->wd_idle = true;
-			while (!dev->wd_stop && !dev->wd_kick)
+			/* Submits stop skipping the kick from here on; one more look catches a job
+			 * published before they could see it (drv_watchdog_submitted). */
+			__atomic_store_n(&dev->wd_idle, true, __ATOMIC_RELEASE);
+			dev->wd_kick = false;
+			pthread_mutex_unlock(&dev->wd_lock);
+			busy = npu_watchdog_tick(dev);
+			pthread_mutex_lock(&dev->wd_lock);
+			while (!busy && !dev->wd_stop && !dev->wd_kick)
 				pthread_cond_wait(&dev->wd_cond, &dev->wd_lock);
-			dev->wd_idle = false;
+			__atomic_store_n(&dev->wd_idle, false, __ATOMIC_RELAXED);
 		}
 		if (dev->wd_stop)
 			break;
@@ -357,6 +389,8 @@ static void *npu_watchdog_main(void *arg)
 		pthread_mutex_unlock(&dev->wd_lock);
 		busy = npu_watchdog_tick(dev);
 		pthread_mutex_lock(&dev->wd_lock);
+		if (busy)
+			last_busy = drv_now_ns();
 	}
 	pthread_mutex_unlock(&dev->wd_lock);
 	return NULL;

@@ -17,6 +17,7 @@ void sim_config_defaults(struct sim_config *cfg)
 	cfg->sram = 256ull << 10;
 	cfg->mem = 16ull << 30;
 	cfg->copy_engine = true;
+	cfg->cp_poll_us = 50;
 }
 
 /* Decimal number with an optional K/M/G/T suffix (powers of 1024) when `sizes`. */
@@ -94,6 +95,10 @@ static int apply_one(struct sim_config *cfg, const char *item, size_t len)
 		if (parse_num(val, vlen, false, &v) || v > 1)
 			return -EINVAL;
 		cfg->copy_engine = v != 0;
+	} else if (key_is(item, klen, "cp_poll_us")) {
+		if (parse_num(val, vlen, false, &v) || v > 1000000)
+			return -EINVAL;
+		cfg->cp_poll_us = (uint32_t)v;
 	} else if (key_is(item, klen, "mem")) {
 		if (parse_num(val, vlen, true, &v) || v < NPU_PAGE_SIZE || v > (1ull << 40) ||
 		    v % NPU_PAGE_SIZE)

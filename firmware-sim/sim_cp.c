@@ -9,6 +9,7 @@
  * it meanwhile. NPU_QCTL_KILL instead turns the packet in flight into a WATCHDOG fault.
  */
 #include <errno.h>
+#include <sched.h>
 
 #include "sim_internal.h"
 
@@ -351,17 +352,24 @@ static void raise_irq(struct npu_hw *hw, uint32_t q)
 		return;
 	}
 	hw->irq_status |= 1u << q;
-	hw->irq_gen++;
-	pthread_cond_signal(&hw->irq_cond);
+	hw->irq_gen++; /* delivered by sim_cp_main once the packet is committed */
 }
 
 /* Called with the lock held. */
 static void fence_event(struct npu_hw *hw)
 {
+	bool wake[NPU_NUM_ENGINES] = { false };
+
 	hw->fence_gen++;
-	for (uint32_t i = 0; i < hw->cfg.queues; i++)
+	for (uint32_t i = 0; i < hw->cfg.queues; i++) {
+		if (hw->queues[i].waiting)
+			wake[hw->queues[i].engine] = true;
 		hw->queues[i].waiting = false;
-	pthread_cond_broadcast(&hw->cp_cond);
+	}
+	/* Only engines with a queue at a WAIT have something new to look at. */
+	for (uint32_t i = 0; i < hw->num_engines; i++)
+		if (wake[i])
+			sim_cp_wake_one(&hw->eng[i]);
 }
 
 void sim_fence_notify(struct npu_hw *hw)
@@ -498,6 +506,83 @@ static int cp_pick(struct sim_engine *e)
 	return best;
 }
 
+/* Whether queue qi's next packet is one that takes no time (fence work, NOP, BARRIER,
+ * TIMESTAMP): an interrupt can wait for it. Anything else (a launch, a copy) may run long,
+ * as may what cp_exec makes of a malformed ring. Lock held. */
+static bool cp_next_is_short(const struct npu_hw *hw, uint32_t qi)
+{
+	const struct sim_queue *q = &hw->queues[qi];
+	struct npu_hw_pkt_header h;
+	uint64_t pa;
+
+	if (q->ring_size < 4096 || (q->ring_size & (q->ring_size - 1)) || (q->ring & 7) ||
+	    !sim_range_ok(q->ring, q->ring_size, hw->mem_size))
+		return false;
+	pa = q->ring + (q->head & (q->ring_size - 1));
+	memcpy(&h, hw->mem + pa, sizeof(h));
+	switch (h.type) {
+	case NPU_PKT_NOP:
+	case NPU_PKT_FENCE:
+	case NPU_PKT_SIGNAL:
+	case NPU_PKT_WAIT:
+	case NPU_PKT_TIMESTAMP:
+	case NPU_PKT_BARRIER:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* An interrupt waits for delivery and nobody is delivering. Lock held. */
+static bool irq_deliverable(const struct npu_hw *hw)
+{
+	return !hw->in_isr && hw->isr && hw->irq_gen != hw->irq_seen &&
+	       (hw->irq_status & hw->irq_mask);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/* An engine with nothing to run polls for a while before it sleeps (a device's command
+ * processor polls its rings; here it saves the host the wake-up of a sleeping thread, tens of
+ * microseconds when that thread's CPU is idle). It watches its wake_gen without the lock and
+ * yields the CPU between short spins, so a host thread that shares its CPU still runs.
+ * Called and returns with the lock held; true when something may have changed. */
+static bool cp_poll(struct sim_engine *e)
+{
+	struct npu_hw *hw = e->hw;
+	uint32_t gen = __atomic_load_n(&e->wake_gen, __ATOMIC_RELAXED);
+	bool woken = false;
+
+	if (sim_now_ns() >= e->poll_until)
+		return false;
+	pthread_mutex_unlock(&hw->lock);
+	while (!woken && sim_now_ns() < e->poll_until) {
+		for (int i = 0; i < 32; i++) {
+			if (__atomic_load_n(&e->wake_gen, __ATOMIC_ACQUIRE) != gen) {
+				woken = true;
+				break;
+			}
+			cpu_relax();
+		}
+		if (!woken)
+			sched_yield();
+	}
+	pthread_mutex_lock(&hw->lock);
+	/* A wake-up between the last look and the lock found nobody waiting: take it here. */
+	if (__atomic_load_n(&e->wake_gen, __ATOMIC_RELAXED) != gen)
+		woken = true;
+	if (!woken)
+		e->poll_until = 0;
+	return woken;
+}
+
 void *sim_cp_main(void *arg)
 {
 	struct sim_engine *e = arg;
@@ -508,10 +593,26 @@ void *sim_cp_main(void *arg)
 		struct cp_snap s;
 		struct cp_result r;
 		struct sim_queue *q;
+		uint32_t rr = e->rr_next;
 		int qi = cp_pick(e);
 
+		if (irq_deliverable(hw)) {
+			if (qi < 0) {
+				/* Nothing else to run: call the ISR here, with no packet in flight
+				 * (it may reset the device or disable a queue), then look again. */
+				e->rr_next = rr;
+				sim_irq_deliver(hw);
+				continue;
+			}
+			/* More work: unless it is only the job's closing fence work (delivered
+			 * right after it), the interrupt thread delivers it meanwhile, so
+			 * completions do not wait behind a long packet (and get batched). */
+			if (!cp_next_is_short(hw, (uint32_t)qi))
+				pthread_cond_signal(&hw->irq_cond);
+		}
 		if (qi < 0) {
-			pthread_cond_wait(&hw->cp_cond, &hw->lock);
+			if (!cp_poll(e))
+				pthread_cond_wait(&e->cond, &hw->lock);
 			continue;
 		}
 		q = &hw->queues[qi];
@@ -544,6 +645,8 @@ void *sim_cp_main(void *arg)
 			cp_commit(e, &s, &r);
 		e->q = -1;
 		pthread_cond_broadcast(&hw->cp_idle_cond);
+		if (hw->cfg.cp_poll_us)
+			e->poll_until = sim_now_ns() + hw->cfg.cp_poll_us * 1000ull;
 	}
 	pthread_mutex_unlock(&hw->lock);
 	return NULL;

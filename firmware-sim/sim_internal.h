@@ -40,6 +40,8 @@ struct sim_config {
 	uint64_t sram;      /* bytes per core */
 	uint64_t mem;       /* bytes of device memory */
 	bool copy_engine;   /* a second command processor for copy queues */
+	uint32_t cp_poll_us; /* an engine polls its rings this long after a packet before it
+	                      * sleeps; 0 = never polls */
 };
 
 void sim_config_defaults(struct sim_config *cfg);
@@ -275,6 +277,10 @@ struct sim_engine {
 	bool killed;            /* NPU_QCTL_KILL: the packet in flight ends as a fault */
 	uint32_t rr_next;
 	uint32_t progress;      /* atomic: NPU_REG_ENGINE_PROGRESS */
+	uint64_t poll_until;    /* sim_now_ns() until which it polls instead of sleeping */
+	pthread_cond_t cond;    /* doorbell, enable, resume, boot, fence event, stop: sim_cp_wake */
+	uint32_t wake_gen;      /* atomic: bumped with every signal of cond, so that a polling
+	                         * engine sees it without the lock */
 };
 
 struct npu_hw {
@@ -285,7 +291,6 @@ struct npu_hw {
 
 	/* lock protects registers, queues, IRQ state and the command processor's hand-off. */
 	pthread_mutex_t lock;
-	pthread_cond_t cp_cond;         /* doorbell, enable, resume, boot, stop */
 	pthread_cond_t cp_idle_cond;    /* cp_q went back to -1 */
 	pthread_cond_t irq_cond;        /* irq_gen changed or stop */
 	pthread_cond_t isr_idle_cond;   /* an ISR call returned */
@@ -294,9 +299,12 @@ struct npu_hw {
 	uint32_t irq_status;
 	uint32_t irq_mask;
 	uint64_t irq_gen;               /* bumped when bits are raised, the mask or the ISR change */
+	uint64_t irq_seen;              /* irq_gen when the ISR was last called */
 	npu_hw_isr_fn isr;
 	void *isr_arg;
-	bool in_isr;
+	bool in_isr;                    /* a thread runs the ISR: it calls it again while irq_gen
+	                                 * moves, so no other thread does meanwhile */
+	pthread_t isr_thread;           /* that thread, while in_isr */
 	struct sim_queue *queues;
 	struct sim_engine eng[NPU_NUM_ENGINES];
 	uint32_t num_engines;
@@ -329,6 +337,22 @@ struct npu_hw {
 };
 
 void *sim_cp_main(void *arg);      /* arg: struct sim_engine * */
+/* Wakes engine e (a doorbell, enable or resume of one of its queues). Lock held. */
+static inline void sim_cp_wake_one(struct sim_engine *e)
+{
+	__atomic_fetch_add(&e->wake_gen, 1, __ATOMIC_RELEASE);
+	pthread_cond_signal(&e->cond);
+}
+/* Wakes every engine (boot, fence event, stop). Lock held. */
+static inline void sim_cp_wake(struct npu_hw *hw)
+{
+	for (uint32_t i = 0; i < hw->num_engines; i++)
+		sim_cp_wake_one(&hw->eng[i]);
+}
+/* Calls the ISR while an interrupt is deliverable and no other thread is in it. Called with
+ * the lock held and no packet in flight on the calling engine; drops the lock around the
+ * call. (sim_device.c) */
+void sim_irq_deliver(struct npu_hw *hw);
 /* Fault injection: true when the device's next internal allocation must fail. */
 bool sim_alloc_fail(struct npu_hw *hw);
 /* A fence in device memory may have changed: queues at a WAIT look again. Lock held. */

@@ -60,6 +60,8 @@ struct npui_queue {
 	uint64_t fence_from;       /* first seqno whose job signals `fence` */
 	uint64_t last_seqno;       /* last submitted on this queue */
 	uint64_t completed;        /* highest fence seen signalled */
+	const struct npu_queue_status *status; /* the driver's record (uapi >= 1.2), NULL if none */
+	bool status_tried;         /* asked the driver for it already */
 	uint64_t job_ids[NPUI_JOB_HISTORY]; /* seqno % N -> global job id */
 };
 
@@ -131,6 +133,9 @@ struct npu_device {
 	uint32_t npending;
 	struct npu_fault_info last_fault;
 	struct npu_device_props props;
+	/* npu_device_set_wait_mode(): how waits wait. */
+	uint32_t wait_mode;      /* NPU_WAIT_* */
+	uint64_t wait_spin_ns;
 	/* Statistics for npu_device_get_stats(). */
 	uint64_t open_ns;
 	uint64_t jobs_completed;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -196,11 +197,33 @@ static void note_completed(struct npu_device *dev, struct npui_queue *q, uint64_
 	}
 }
 
+/* The driver's completion record of `q` (uapi >= 1.2), mapped on first use; NULL if the
+ * driver has none (dev->lock held). */
+static const struct npu_queue_status *queue_status(struct npu_device *dev, struct npui_queue *q)
+{
+	if (!q->status_tried && dev->uapi >= 0x10002) {
+		struct npu_queue_status_map m = { .queue = q->id };
+
+		if (npu_drv_ioctl(dev->fd, NPU_IOCTL_QUEUE_STATUS, &m) == 0)
+			q->status = (const struct npu_queue_status *)(uintptr_t)m.status_ptr;
+	}
+	q->status_tried = true;
+	return q->status;
+}
+
 /* Reads the queue's completed fence without sleeping (dev->lock held). */
 static npu_result_t poll_queue(struct npu_device *dev, struct npui_queue *q)
 {
 	struct npu_wait w = { .seqno = 0, .timeout_ns = 0, .queue = q->id };
-	int ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_WAIT, &w);
+	int ret;
+
+	/* The record needs no call; a queue that was never waited on by spinning has none
+	 * mapped and asks the driver. */
+	if (q->status) {
+		note_completed(dev, q, __atomic_load_n(&q->status->completed, __ATOMIC_ACQUIRE));
+		return NPU_SUCCESS;
+	}
+	ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_WAIT, &w);
 
 	if (ret)
 		return npui_set_error(ret, "polling queue %u failed: %s", q->id, strerror(-ret));
@@ -334,16 +357,67 @@ static npu_result_t report_faults(struct npu_device *dev, struct npui_queue *q, 
 	return result;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/* NPU_WAIT_SPIN / _YIELD: polls the queue's record for up to the spin budget (or the
+ * timeout, if shorter). True when `seqno` completed. dev->lock held, dropped while polling;
+ * *spent is the time it took. */
+static bool spin_seqno(struct npu_device *dev, struct npui_queue *q, uint64_t seqno,
+		       int64_t timeout_ns, int64_t *spent)
+{
+	const struct npu_queue_status *st = queue_status(dev, q);
+	uint64_t budget = dev->wait_spin_ns, done = 0, t0, end;
+	bool yield = dev->wait_mode == NPU_WAIT_YIELD;
+
+	*spent = 0;
+	if (!st)
+		return false;
+	if (timeout_ns >= 0 && (uint64_t)timeout_ns < budget)
+		budget = (uint64_t)timeout_ns;
+	pthread_mutex_unlock(&dev->lock);
+	t0 = npui_now_ns();
+	end = t0 + budget;
+	for (unsigned i = 1;; i++) {
+		done = __atomic_load_n(&st->completed, __ATOMIC_ACQUIRE);
+		if (done >= seqno)
+			break;
+		/* The clock costs more than a look: read it every 16 looks. */
+		if (!(i % 16) && npui_now_ns() >= end)
+			break;
+		if (yield)
+			sched_yield();
+		else
+			cpu_relax();
+	}
+	*spent = (int64_t)(npui_now_ns() - t0);
+	pthread_mutex_lock(&dev->lock);
+	note_completed(dev, q, done);
+	return done >= seqno;
+}
+
 /* Sleeps until `seqno` of `q` has signalled (dev->lock held, dropped while sleeping). */
 static npu_result_t wait_seqno(struct npu_device *dev, struct npui_queue *q, uint64_t seqno,
 			       int64_t timeout_ns)
 {
 	struct npu_wait w = { .seqno = seqno, .queue = q->id };
-	int64_t now;
+	int64_t now, spent;
 	int err;
 
 	if (seqno <= q->completed)
 		return NPU_SUCCESS;
+	if (dev->wait_mode != NPU_WAIT_BLOCK) {
+		if (spin_seqno(dev, q, seqno, timeout_ns, &spent) || seqno <= q->completed)
+			return NPU_SUCCESS;
+		if (timeout_ns >= 0)
+			timeout_ns = timeout_ns > spent ? timeout_ns - spent : 0;
+	}
 	now = (int64_t)npui_now_ns();
 	w.timeout_ns = timeout_ns < 0 || timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
 	/* Sleep without the device lock so other threads keep submitting. */
@@ -358,6 +432,27 @@ static npu_result_t wait_seqno(struct npu_device *dev, struct npui_queue *q, uin
 		return npui_set_error(err, "waiting for job %" PRIu64 " of queue %u failed: %s",
 				      seqno, q->id, strerror(-err));
 	note_completed(dev, q, w.completed);
+	return NPU_SUCCESS;
+}
+
+npu_result_t npu_device_set_wait_mode(npu_device_t *dev, uint32_t mode, uint64_t spin_ns)
+{
+	npui_clear_error();
+	if (!dev)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE, "npu_device_set_wait_mode: dev is NULL");
+	if (mode != NPU_WAIT_BLOCK && mode != NPU_WAIT_SPIN && mode != NPU_WAIT_YIELD)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_device_set_wait_mode: unknown mode %u (NPU_WAIT_BLOCK, "
+				      "NPU_WAIT_SPIN or NPU_WAIT_YIELD)", mode);
+	if (spin_ns > NPU_WAIT_SPIN_MAX_NS)
+		return npui_set_error(NPU_ERROR_INVALID_VALUE,
+				      "npu_device_set_wait_mode: spin_ns %" PRIu64 " is above "
+				      "NPU_WAIT_SPIN_MAX_NS (%llu)", spin_ns,
+				      (unsigned long long)NPU_WAIT_SPIN_MAX_NS);
+	pthread_mutex_lock(&dev->lock);
+	dev->wait_mode = mode;
+	dev->wait_spin_ns = spin_ns ? spin_ns : NPU_WAIT_SPIN_DEFAULT_NS;
+	pthread_mutex_unlock(&dev->lock);
 	return NPU_SUCCESS;
 }
 

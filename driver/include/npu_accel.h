@@ -469,6 +469,29 @@ struct npu_client_info {
 };
 #define NPU_CLIENT_INFO_SELF (1u << 0) /* the client asking */
 
+/* ==== uapi 1.2: queue status records ======================================================== */
+/* A record per queue that the driver keeps up to date as it completes jobs, readable by the
+ * client without a call: a client polls it to wait by spinning (no ioctl, no lock per poll).
+ * Read `completed` with an acquire load: when it reaches a seqno, the job's status
+ * (JOB_WAIT) and fault record (GET_FAULT) are already there. Fields grow only into
+ * `reserved`. */
+struct npu_queue_status {
+	uint64_t completed;   /* the queue's completed fence value (as NPU_IOCTL_WAIT reports it) */
+	uint64_t submitted;   /* the queue's last submitted seqno */
+	uint32_t failed;      /* jobs that signalled with an error so far (as JOB_WAIT's) */
+	uint32_t pad;         /* 0 */
+	uint64_t reserved[5]; /* 0 */
+};
+
+/* Returns a pointer to the queue's record, mapped read-only into the caller (writing it
+ * faults). It stays readable until the file is closed and is kept up to date until the
+ * queue is destroyed. Calling again returns the same pointer. */
+struct npu_queue_status_map {
+	uint32_t queue;       /* In: queue id */
+	uint32_t flags;       /* In: 0 */
+	uint64_t status_ptr;  /* Out: user pointer to a const struct npu_queue_status */
+};
+
 /* ---- Request numbers ---------------------------------------------------------------------- */
 #define NPU_IOCTL_GET_PARAM  NPU_IOWR(0x00, struct npu_get_param)
 #define NPU_IOCTL_BO_CREATE  NPU_IOWR(0x01, struct npu_bo_create)
@@ -496,6 +519,7 @@ struct npu_client_info {
 /* uapi 1.2 */
 #define NPU_IOCTL_JOB_TIME      NPU_IOWR(0x16, struct npu_job_time)
 #define NPU_IOCTL_CLIENT_INFO   NPU_IOWR(0x17, struct npu_client_info)
+#define NPU_IOCTL_QUEUE_STATUS  NPU_IOWR(0x18, struct npu_queue_status_map)
 
 NPU_STATIC_ASSERT(sizeof(struct npu_get_param) == 16, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_bo_create) == 32, "ABI");
@@ -528,7 +552,6 @@ NPU_STATIC_ASSERT(sizeof(struct npu_inject) == 16, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_job_time) == 176, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_client_info) == 32, "ABI");
 
-/* ==== uapi 1.2: published device status ========================================================
  * Every powered-on device publishes a read-only status record, like the state a kernel driver
  * exports through sysfs and /proc/PID/fdinfo: a file named "PID.INDEX" in the user's run
  * directory ($NPU_RUN_DIR, default /dev/shm/npu-UID; the directory 0700, the file 0600),
@@ -601,7 +624,11 @@ NPU_STATIC_ASSERT(sizeof(struct npu_status_record) == 640, "ABI");
  * records are skipped. Returns 0, or -EINVAL (rec_size, count NULL), -ENOMEM; a run directory
  * that does not exist is 0 records. */
 int npu_drv_status_list(void *out, uint32_t rec_size, uint32_t max, uint32_t *count);
+=======
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_status) == 64, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_status_map) == 16, "ABI");
 
+/* ==== uapi 1.2: published device status =================================================
 /* ---- Entry points ------------------------------------------------------------------------- */
 /* Device nodes are named "npu0", "npu1", ... (a leading "/dev/" is accepted). The number of
  * simulated devices comes from NPU_SIM_DEVICES (default 1); each device's configuration from

@@ -334,8 +334,19 @@ struct npu_hw_ops {
 	/* Tell the device a physical range's contents no longer matter; afterwards it reads as
 	 * zeros. Lets lazily backed memory give pages back. May be NULL (driver zeroes instead). */
 	void (*discard)(struct npu_hw *hw, uint64_t phys, uint64_t size);
-	/* Install the interrupt handler, called from a device thread while IRQ_STATUS & IRQ_MASK
-	 * is non-zero and after every change of it; the handler acks through IRQ_ACK. */
+	/* Install the interrupt handler, called while IRQ_STATUS & IRQ_MASK is non-zero and after
+	 * every change of it; the handler acks through IRQ_ACK. Calling context: a thread of the
+	 * device, never from inside rd32/wr32 or another op, with no lock of the device held and
+	 * one call at a time. Which thread is the device's choice: firmware-sim calls it from the
+	 * command processor that raised the interrupt, between packets (none of that engine in
+	 * flight), when it has nothing else to run or only short fence packets next; otherwise
+	 * (a long packet next), and when an IRQ_MASK write or set_isr makes an interrupt
+	 * deliverable, from its interrupt thread. So the handler may call rd32/wr32 (RESET and
+	 * queue disable included), and the driver may hold locks the handler takes across any
+	 * register write: a RESET or disable never waits for the thread that runs the handler.
+	 * The handler may run in place of an engine's next packet: it must not sleep waiting
+	 * for work of the device. After set_isr returns, the old handler is not running (unless
+	 * set_isr was called from inside it). */
 	void (*set_isr)(struct npu_hw *hw, npu_hw_isr_fn fn, void *arg);
 	/* (1.1) Host memory for the device, like the kernel's DMA API with an IOMMU: makes
 	 * exactly [host, host + size) reachable at bus address *iova (a PTE with NPU_PTE_SYSTEM
@@ -349,7 +360,8 @@ struct npu_hw_ops {
 };
 
 /* The simulated device (firmware-sim). Config keys: cores, sram, mem, clock_khz, queues,
- * copy_engine (0/1);
+ * copy_engine (0/1), cp_poll_us (how long an engine polls its rings after a packet before it
+ * sleeps, 0..1000000, default 50);
  * sizes accept K/M/G suffixes. NPU_SIM_CONFIG in the environment supplies defaults. */
 extern const struct npu_hw_ops npu_sim_hw_ops;
 

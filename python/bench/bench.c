@@ -351,8 +351,13 @@ static int launcher_init(struct launcher *l, npu_device_t *dev, npu_kernel_t *ke
 	}
 	if (wait == BENCH_WAIT_POLL) {
 		int ret = npu_stream_create(dev, NULL, &l->stream);
-		if (ret)
+		if (!ret)
+			ret = npu_device_set_wait_mode(dev, NPU_WAIT_SPIN, 0);
+		if (ret) {
+			if (l->stream)
+				npu_stream_destroy(l->stream);
 			return ret;
+		}
 		l->cfg.stream = l->stream;
 	}
 	return 0;
@@ -360,8 +365,10 @@ static int launcher_init(struct launcher *l, npu_device_t *dev, npu_kernel_t *ke
 
 static void launcher_fini(struct launcher *l)
 {
-	if (l->stream)
+	if (l->stream) {
+		npu_device_set_wait_mode(l->dev, NPU_WAIT_BLOCK, 0);
 		npu_stream_destroy(l->stream);
+	}
 }
 
 static int launch(struct launcher *l)
@@ -371,16 +378,10 @@ static int launch(struct launcher *l)
 
 static int wait_done(struct launcher *l)
 {
-	int ret;
-
 	if (l->wait == BENCH_WAIT_SYNC)
 		return npu_device_synchronize(l->dev);
-	/* Polling: ask for the stream's fence until it has passed, never sleeping. */
-	while ((ret = npu_stream_query(l->stream)) == NPU_ERROR_NOT_READY)
-		cpu_relax();
-	if (ret)
-		return ret;
-	return npu_stream_synchronize(l->stream); /* collects a fault, if any; returns at once */
+	/* Polling: libnpu's own polling wait (NPU_WAIT_SPIN, set by launcher_init). */
+	return npu_stream_synchronize(l->stream);
 }
 
 /* One launch + wait, timed; < 0 is an error. */

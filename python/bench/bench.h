@@ -24,8 +24,8 @@
 #define BENCH_PP_SPIN    2
 
 /* How bench_launch_rt() waits for each launch: npu_device_synchronize (sleeps until the
- * completion interrupt), or spinning on npu_stream_query of a stream of its own (never
- * sleeps: the polling wait). */
+ * completion interrupt), or npu_stream_synchronize of a stream of its own with the device in
+ * libnpu's polling wait mode, NPU_WAIT_SPIN (the polling wait). */
 #define BENCH_WAIT_SYNC 0
 #define BENCH_WAIT_POLL 1
 

@@ -115,6 +115,24 @@ NPU_API npu_result_t npu_device_get_props(npu_device_t *dev, struct npu_device_p
 /* Waits for all work submitted so far; returns its first unreported fault, if any. */
 NPU_API npu_result_t npu_device_synchronize(npu_device_t *dev);
 
+/* How the calls that wait for the device wait (npu_device_synchronize,
+ * npu_stream_synchronize, npu_event_synchronize, synchronous copies), like CUDA's
+ * cudaDeviceScheduleBlockingSync / Spin / Yield. Spinning reads the queue's completion
+ * record (driver uapi >= 1.2) with no call into the driver and no lock per look, so a short
+ * kernel's completion is seen without a thread wake-up; it keeps a CPU busy meanwhile. After
+ * spin_ns without completion the wait sleeps as in NPU_WAIT_BLOCK. On a driver without the
+ * records, every mode waits as NPU_WAIT_BLOCK. */
+#define NPU_WAIT_BLOCK  0u /* sleep until the completion interrupt wakes the thread (default) */
+#define NPU_WAIT_SPIN   1u /* poll, then sleep */
+#define NPU_WAIT_YIELD  2u /* poll, yielding the CPU between looks, then sleep */
+#define NPU_WAIT_SPIN_DEFAULT_NS 1000000ull    /* spin_ns 0: poll for up to 1 ms */
+#define NPU_WAIT_SPIN_MAX_NS     10000000000ull /* 10 s */
+/* Since 0.1 (version node LIBNPU_0.1). mode: NPU_WAIT_*; spin_ns: how long one wait polls
+ * before it sleeps, 0 = NPU_WAIT_SPIN_DEFAULT_NS, at most NPU_WAIT_SPIN_MAX_NS (ignored for
+ * NPU_WAIT_BLOCK). Applies to later waits of every thread using `dev`. */
+NPU_API npu_result_t npu_device_set_wait_mode(npu_device_t *dev, uint32_t mode,
+					      uint64_t spin_ns);
+
 /* ---- Memory --------------------------------------------------------------------------- */
 /* Allocates `size` bytes (> 0) of zero-filled device memory. */
 NPU_API npu_result_t npu_mem_alloc(npu_device_t *dev, uint64_t size, npu_deviceptr_t *out);

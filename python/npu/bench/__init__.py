@@ -693,7 +693,7 @@ class CDevice:
     def launch_rt(self, kernel, args=(), grid: int = 1, n: int = 1,
                   poll: bool = False) -> np.ndarray:
         """n x (launch + wait), each timed, ns; the wait sleeps in npu_device_synchronize,
-        or with poll=True spins on npu_stream_query."""
+        or with poll=True spins: npu_stream_synchronize in libnpu's NPU_WAIT_SPIN mode."""
         a = bffi.new("uint64_t[]", list(args) or [0])
         out = np.empty(n, np.int64)
         wait = blib.BENCH_WAIT_POLL if poll else blib.BENCH_WAIT_SYNC
@@ -1139,9 +1139,10 @@ class Suite:
             fig.met = fig.target.check(fig.ratio)
 
     def _polling_wait(self) -> Figure:
-        """libnpu has no polling wait of its own; a caller polls with npu_stream_query, the
-        non-blocking completion check. Spinning needs a CPU of its own (the device must not
-        wait for it), so both this and its baseline run across two CPUs, in chunks."""
+        """libnpu's polling wait: npu_stream_synchronize with the device in NPU_WAIT_SPIN
+        mode, which polls the driver's completion record. Spinning needs a CPU of its own
+        (the device must not wait for it), so both this and its baseline run across two
+        CPUs, in chunks."""
         m, c = self.mode, self.cdev
         per = min(POLL_CHUNK, m.poll_n)
         pl, sp = [], []
@@ -1158,8 +1159,8 @@ class Suite:
         return _finish(Figure("launch round trip, polling wait, across CPUs (C)", "launch",
                               "us"), np.concatenate(pl), "spin ping-pong, across CPUs",
                        np.concatenate(sp), target=Target("ratio", "<=", 10),
-                       notes="npu_launch_kernel on a stream, then spinning on "
-                             "npu_stream_query (libnpu has no polling wait mode of its own); "
+                       notes="npu_launch_kernel on a stream, then npu_stream_synchronize "
+                             "with npu_device_set_wait_mode(NPU_WAIT_SPIN); "
                              "chunks of %d alternating with the spin ping-pong" % per)
 
     # -- Python ------------------------------------------------------------------------------------

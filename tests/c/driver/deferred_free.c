@@ -34,6 +34,9 @@ int main(void)
 	bool busy;
 
 	l.l.timeout_us = 20000000; /* generous: a slow (sanitised) build must still finish */
+	/* The spin makes no progress events: under TSan on a loaded machine it outlasts the
+	 * default 2 s hang timeout. This test is about deferral, not hangs. */
+	t_set_param(fd, NPU_PARAM_HANG_TIMEOUT_MS, 0, 60000);
 	used = t_param(fd, NPU_PARAM_MEM_USED);
 	seqno = t_submit(fd, &l, bytes);
 	/* Also free it while mapped: release waits for the munmap too. */

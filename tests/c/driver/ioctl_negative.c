@@ -3,7 +3,7 @@
  * ioctl_negative.c - every validation failure of every ioctl, one at a time, each on
  * otherwise valid input: the exact errno, and not one byte of the argument written. Covers
  * uapi 1.0 and 1.1 (queues, fences, event fd, limits, reset status, user memory, injection)
- * and 1.2 (job times, client info).
+ * and 1.2 (job times, client info, queue status records).
  */
 #include <sys/mman.h>
 
@@ -34,6 +34,7 @@ union t_arg {
 	struct npu_inject in;
 	struct npu_job_time jt;
 	struct npu_client_info ci;
+	struct npu_queue_status_map qs;
 	uint8_t raw[64];
 };
 
@@ -359,6 +360,11 @@ CASE(ci_flags) { a->ci.flags = 1; }
 CASE(ci_flags_self) { a->ci.flags = NPU_CLIENT_INFO_SELF; }
 CASE(ci_index_past) { a->ci.index = 2; }
 CASE(ci_index_max) { a->ci.index = UINT32_MAX; }
+/* QUEUE_STATUS (1.2) */
+CASE(qs_flags) { a->qs.flags = 1; }
+CASE(qs_queue_bad) { a->qs.queue = 12345; }
+CASE(qs_dead_queue) { a->qs.queue = c->dead_queue; }
+CASE(qs_foreign_queue) { a->qs.queue = c->foreign_queue; }
 
 struct t_case {
 	const char *name;
@@ -535,6 +541,10 @@ static const struct t_case cases[] = {
 	C(NPU_IOCTL_CLIENT_INFO, ci_flags_self, -EINVAL),
 	C(NPU_IOCTL_CLIENT_INFO, ci_index_past, -ENOENT),
 	C(NPU_IOCTL_CLIENT_INFO, ci_index_max, -ENOENT),
+	C(NPU_IOCTL_QUEUE_STATUS, qs_flags, -EINVAL),
+	C(NPU_IOCTL_QUEUE_STATUS, qs_queue_bad, -ENOENT),
+	C(NPU_IOCTL_QUEUE_STATUS, qs_dead_queue, -ENOENT),
+	C(NPU_IOCTL_QUEUE_STATUS, qs_foreign_queue, -ENOENT),
 };
 
 /* Sentinel: every byte the case did not set is 0xa5, so a stray write shows. */
@@ -640,6 +650,10 @@ static void t_prefill(struct t_ctx *c, union t_arg *a, uint32_t request)
 		a->ci.index = 1;
 		a->ci.flags = 0;
 		break;
+	case NPU_IOCTL_QUEUE_STATUS:
+		a->qs.queue = c->xq;
+		a->qs.flags = 0;
+		break;
 	}
 }
 
@@ -719,6 +733,9 @@ static void check_baselines(struct t_ctx *c)
 	t_prefill(c, &a, NPU_IOCTL_BO_USERPTR);
 	T_OK(npu_drv_ioctl(c->fd, NPU_IOCTL_BO_USERPTR, &a));
 	t_bo_free(c->fd, a.up.handle);
+	t_prefill(c, &a, NPU_IOCTL_QUEUE_STATUS);
+	T_OK(npu_drv_ioctl(c->fd, NPU_IOCTL_QUEUE_STATUS, &a));
+	T_ASSERT(a.qs.status_ptr != 0);
 	t_prefill(c, &a, NPU_IOCTL_QUEUE_CREATE);
 	T_OK(npu_drv_ioctl(c->fd, NPU_IOCTL_QUEUE_CREATE, &a));
 	t_queue_destroy(c->fd, a.qc.queue);
@@ -743,6 +760,7 @@ static int check_requests(struct t_ctx *c)
 		NPU_IOCTL_FENCE_EXPORT, NPU_IOCTL_FENCE_IMPORT, NPU_IOCTL_GET_EVENTFD,
 		NPU_IOCTL_RESET_STATUS, NPU_IOCTL_BO_USERPTR, NPU_IOCTL_INJECT,
 		NPU_IOCTL_JOB_TIME, NPU_IOCTL_CLIENT_INFO,
+		NPU_IOCTL_QUEUE_STATUS,
 	};
 	union t_arg a, before;
 	int fails = 0, closed;
@@ -771,7 +789,7 @@ static int check_requests(struct t_ctx *c)
 			return 1;
 		}
 	}
-	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0x18, struct npu_get_param), &a) != -ENOTTY;
+	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0x19, struct npu_get_param), &a) != -ENOTTY;
 	fails += npu_drv_ioctl(c->fd, NPU_IOWR(0xff, struct npu_get_param), &a) != -ENOTTY;
 	fails += npu_drv_ioctl(c->fd, 0, &a) != -ENOTTY;
 	/* A closed fd. */

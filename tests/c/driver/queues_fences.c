@@ -344,6 +344,7 @@ int main(void)
 	int fd = t_open();
 	uint64_t used0 = t_param(fd, NPU_PARAM_MEM_USED);
 
+	/* 1.1 or later: this tests the 1.1 additions. */
 	T_ASSERT(t_param(fd, NPU_PARAM_UAPI_VERSION) >= ((1 << 16) | 1));
 	test_cross_queue(fd);
 	test_host_fences(fd);
