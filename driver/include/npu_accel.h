@@ -551,7 +551,10 @@ NPU_STATIC_ASSERT(sizeof(struct npu_bo_userptr) == 32, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_inject) == 16, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_job_time) == 176, "ABI");
 NPU_STATIC_ASSERT(sizeof(struct npu_client_info) == 32, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_status) == 64, "ABI");
+NPU_STATIC_ASSERT(sizeof(struct npu_queue_status_map) == 16, "ABI");
 
+/* ==== uapi 1.2: published device status ========================================================
  * Every powered-on device publishes a read-only status record, like the state a kernel driver
  * exports through sysfs and /proc/PID/fdinfo: a file named "PID.INDEX" in the user's run
  * directory ($NPU_RUN_DIR, default /dev/shm/npu-UID; the directory 0700, the file 0600),
@@ -624,11 +627,7 @@ NPU_STATIC_ASSERT(sizeof(struct npu_status_record) == 640, "ABI");
  * records are skipped. Returns 0, or -EINVAL (rec_size, count NULL), -ENOMEM; a run directory
  * that does not exist is 0 records. */
 int npu_drv_status_list(void *out, uint32_t rec_size, uint32_t max, uint32_t *count);
-=======
-NPU_STATIC_ASSERT(sizeof(struct npu_queue_status) == 64, "ABI");
-NPU_STATIC_ASSERT(sizeof(struct npu_queue_status_map) == 16, "ABI");
 
-/* ==== uapi 1.2: published device status =================================================
 /* ---- Entry points ------------------------------------------------------------------------- */
 /* Device nodes are named "npu0", "npu1", ... (a leading "/dev/" is accepted). The number of
  * simulated devices comes from NPU_SIM_DEVICES (default 1); each device's configuration from
