@@ -4,22 +4,8 @@
  * statistics, through the driver and firmware-sim. Uses fills and device copies (jobs of the
  * copy engine) so it needs no kernel binary. Exit 0 pass, 1 fail.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "npu/npu.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", \
-				__FILE__, __LINE__, #cond, npu_last_error_message()); \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
+#include "libnpu_test.h"
 
 #define SIZE (1u << 20)
 

@@ -5,22 +5,8 @@
  * back to sleeping when the work takes longer than the spin budget, and bad arguments are
  * rejected with a message. Exit 0 pass, 1 fail.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "npu/npu.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", \
-				__FILE__, __LINE__, #cond, npu_last_error_message()); \
-			failures++;                                                  \
-		}                                                                    \
-	} while (0)
+#include "libnpu_test.h"
 
 #define SIZE (4u << 20)
 
