@@ -948,10 +948,10 @@ static inline __attribute__((always_inline)) int mm(struct sim_xstate *x,
 	return 0;
 }
 
-/* sim_mmu_check() / sim_mmu_copy() of one row of a 2-D DMA, inlined: rows are often a
- * few hundred bytes (matmul tiles), where the calls and sim_mmu_copy()'s atomic progress
- * bump per row cost more than the copy; dma2() counts one progress event per transfer
- * (and per 4096 rows of a long one). */
+/* sim_mmu_check() of one row of a 2-D DMA, inlined, as the rows' copies are
+ * (sim_mmu_copy_pages()): rows are often a few hundred bytes (matmul tiles), where the calls
+ * and sim_mmu_copy()'s atomic progress bump per row cost more than the copy; dma2() counts
+ * one progress event per transfer (and per 4096 rows of a long one). */
 static inline bool row_mapped(struct sim_mmu *m, uint64_t va, uint64_t len, bool write,
 			      uint64_t *fault_va)
 {
@@ -965,26 +965,6 @@ static inline bool row_mapped(struct sim_mmu *m, uint64_t va, uint64_t len, bool
 		off += avail;
 	}
 	return true;
-}
-
-static inline void row_copy(struct sim_mmu *m, uint64_t va, uint8_t *buf, uint64_t len,
-			    bool to_dev)
-{
-	uint64_t off = 0, avail;
-
-	while (off < len) {
-		uint8_t *p = sim_mmu_span(m, va + off, to_dev, &avail);
-
-		if (!p) /* checked before; only a concurrent page-table edit gets here */
-			break;
-		if (avail > len - off)
-			avail = len - off;
-		if (to_dev)
-			memcpy(p, buf + off, avail);
-		else
-			memcpy(buf + off, p, avail);
-		off += avail;
-	}
 }
 
 /* 2-D DMA: rows of rb bytes; every SRAM row, then every device row, is checked before any
@@ -1011,7 +991,7 @@ static inline int dma2(struct sim_xstate *x, const struct sim_dinsn *d, bool to_
 			return rc;
 	}
 	for (uint64_t r = 0; r < rows; r++) {
-		row_copy(m, va + r * vstride, x->sram + (sram + r * sstride), rb, to_dev);
+		sim_mmu_copy_pages(m, va + r * vstride, x->sram + (sram + r * sstride), rb, to_dev);
 		if (SIM_UNLIKELY((r & 4095) == 4095)) {
 			/* a long transfer shows the watchdog progress as it goes */
 			if (m->progress)

@@ -122,7 +122,28 @@ void sim_iommu_unmap(struct npu_hw *hw, uint64_t iova);
 int sim_mmu_check(struct sim_mmu *m, uint64_t va, uint64_t len, bool write, uint64_t *fault_va,
 		  const int *cancel);
 /* Copies between a host buffer and device VAs, page by page; the range must have been
- * checked. to_dev: buf -> device, else device -> buf. Counts one progress event. */
+ * checked. to_dev: buf -> device, else device -> buf. Counts no progress event (inline for
+ * the rows of a 2-D DMA, often a few hundred bytes). */
+static inline void sim_mmu_copy_pages(struct sim_mmu *m, uint64_t va, uint8_t *buf,
+				      uint64_t len, bool to_dev)
+{
+	uint64_t off = 0, avail;
+
+	while (off < len) {
+		uint8_t *p = sim_mmu_span(m, va + off, to_dev, &avail);
+
+		if (!p) /* checked before; only a concurrent page-table edit gets here */
+			break;
+		if (avail > len - off)
+			avail = len - off;
+		if (to_dev)
+			memcpy(p, buf + off, avail);
+		else
+			memcpy(buf + off, p, avail);
+		off += avail;
+	}
+}
+/* sim_mmu_copy_pages(), counting one progress event (a DMA transfer). */
 void sim_mmu_copy(struct sim_mmu *m, uint64_t va, void *buf, uint64_t len, bool to_dev);
 
 /* ---- faults ---------------------------------------------------------------------------- */

@@ -114,22 +114,7 @@ int sim_mmu_check(struct sim_mmu *m, uint64_t va, uint64_t len, bool write, uint
 
 void sim_mmu_copy(struct sim_mmu *m, uint64_t va, void *buf, uint64_t len, bool to_dev)
 {
-	uint8_t *b = buf;
-	uint64_t off = 0, avail;
-
-	while (off < len) {
-		uint8_t *p = sim_mmu_span(m, va + off, to_dev, &avail);
-
-		if (!p) /* checked before; only a concurrent page-table edit gets here */
-			break;
-		if (avail > len - off)
-			avail = len - off;
-		if (to_dev)
-			memcpy(p, b + off, avail);
-		else
-			memcpy(b + off, p, avail);
-		off += avail;
-	}
+	sim_mmu_copy_pages(m, va, buf, len, to_dev);
 	if (m->progress)
 		__atomic_fetch_add(m->progress, 1, __ATOMIC_RELAXED);
 }
