@@ -563,18 +563,62 @@ static int npu_resolve_fences(struct npu_file *f, const uint8_t *buf, uint32_t s
 	return 0;
 }
 
+/* NPU_SUBMIT_CMDS_BO: the stream is in a BO the driver owns, so a plain memcpy() reads it.
+ * f->lock (which BO_FREE takes) keeps the BO alive while we copy. */
+static int npu_copy_cmds_bo(struct npu_file *f, const struct npu_submit *args, uint8_t *cmds)
+{
+	struct npu_bo *bo;
+	uint8_t *host;
+
+	if (args->cmds >> 32) {
+		npu_dbg("submit: cmds 0x%llx is not a buffer handle",
+			(unsigned long long)args->cmds);
+		return -EINVAL;
+	}
+	if (args->pad % 8) {
+		npu_dbg("submit: cmds offset %u is not 8-aligned", args->pad);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&f->lock);
+	bo = drv_bo_lookup(f, (uint32_t)args->cmds);
+	if (!bo) {
+		pthread_mutex_unlock(&f->lock);
+		npu_dbg("submit: invalid cmds buffer handle %u", (uint32_t)args->cmds);
+		return -ENOENT;
+	}
+	/* USERPTR memory is the caller's: it could be unmapped under us. */
+	if (!(bo->flags & NPU_BO_HOST_VISIBLE) || (bo->flags & NPU_BO_USERPTR)) {
+		pthread_mutex_unlock(&f->lock);
+		npu_dbg("submit: cmds buffer %u is not host-visible device memory (flags 0x%x)",
+			bo->handle, bo->flags);
+		return -EINVAL;
+	}
+	if ((uint64_t)args->pad + args->cmds_size > bo->size) {
+		pthread_mutex_unlock(&f->lock);
+		npu_dbg("submit: cmds offset %u + %u past the end of buffer %u (%llu bytes)",
+			args->pad, args->cmds_size, (uint32_t)args->cmds,
+			(unsigned long long)bo->size);
+		return -EFAULT;
+	}
+	host = npu_phys_to_host(f->dev, bo->phys);
+	memcpy(cmds, host + args->pad, args->cmds_size);
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
 static int npu_ioctl_submit(struct npu_file *f, void *uarg)
 {
 	struct npu_submit args;
 	struct npu_fence **fences = NULL;
 	struct npu_cqueue *cq;
 	uint32_t nfences;
-	bool launches;
+	bool launches, bo_cmds;
 	uint8_t *cmds;
 	int ret;
 
 	memcpy(&args, uarg, sizeof(args));
-	if (!args.cmds) {
+	bo_cmds = args.flags & NPU_SUBMIT_CMDS_BO;
+	if (!bo_cmds && !args.cmds) {
 		npu_dbg("submit: NULL cmds");
 		return -EFAULT;
 	}
@@ -586,7 +630,7 @@ static int npu_ioctl_submit(struct npu_file *f, void *uarg)
 		npu_dbg("submit: invalid flags 0x%x", args.flags);
 		return -EINVAL;
 	}
-	if (args.pad) {
+	if (!bo_cmds && args.pad) {
 		npu_dbg("submit: pad %u is not 0", args.pad);
 		return -EINVAL;
 	}
@@ -595,7 +639,11 @@ static int npu_ioctl_submit(struct npu_file *f, void *uarg)
 	cmds = malloc(args.cmds_size);
 	if (!cmds)
 		return -ENOMEM;
-	if (drv_copy_from_user(cmds, args.cmds, args.cmds_size)) {
+	if (bo_cmds) {
+		ret = npu_copy_cmds_bo(f, &args, cmds);
+		if (ret)
+			goto err_free_cmds;
+	} else if (drv_copy_from_user(cmds, args.cmds, args.cmds_size)) {
 		npu_dbg("submit: cmds 0x%llx + %u is not readable", (unsigned long long)args.cmds,
 			args.cmds_size);
 		ret = -EFAULT;

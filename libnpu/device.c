@@ -208,6 +208,8 @@ npu_result_t npu_device_close(npu_device_t *dev)
 	/* Closing the node frees every buffer object the client still holds. */
 	for (size_t i = 0; i < dev->nallocs; i++)
 		npu_drv_munmap(dev->fd, dev->allocs[i].host, dev->allocs[i].size);
+	if (dev->cmdbo.host)
+		npu_drv_munmap(dev->fd, dev->cmdbo.host, NPU_MAX_CMD_BYTES);
 	free(dev->allocs);
 	pthread_mutex_unlock(&dev->lock);
 	npu_drv_close(dev->fd);

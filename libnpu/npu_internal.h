@@ -159,6 +159,15 @@ struct npu_device {
 		uint64_t *host;
 		uint64_t freq;   /* ticks per second */
 	} ts;
+	/* Command staging BO (driver uapi >= 1.2), made at the first submit: npui_submit
+	 * writes each stream here and submits it by handle, so the driver copies it from its
+	 * own memory instead of a checked user copy. Free again once SUBMIT returns. */
+	struct {
+		uint32_t handle;
+		uint8_t *host;   /* mapping of NPU_MAX_CMD_BYTES, NULL if none */
+		bool tried;      /* creation attempted */
+		bool off;        /* the driver refuses the flag: pointer path */
+	} cmdbo;
 };
 
 uint64_t npui_now_ns(void);

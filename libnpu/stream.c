@@ -59,13 +59,37 @@ static struct npui_queue *queue_by_id(struct npu_device *dev, uint32_t id)
 
 /* ---- Submission ---------------------------------------------------------------------- */
 
+/* The command staging BO, created at first use (dev->lock held); NULL: use pointers. */
+static uint8_t *cmdbo_get(struct npu_device *dev)
+{
+	struct npu_bo_create c = { .size = NPU_MAX_CMD_BYTES, .flags = NPU_BO_HOST_VISIBLE };
+	struct npu_bo_free f = { 0 };
+	int err = 0;
+	void *host;
+
+	if (dev->cmdbo.tried)
+		return dev->cmdbo.off ? NULL : dev->cmdbo.host;
+	dev->cmdbo.tried = true;
+	if (dev->uapi < 0x10002 || npu_drv_ioctl(dev->fd, NPU_IOCTL_BO_CREATE, &c))
+		return NULL;
+	host = npu_drv_mmap(dev->fd, c.mmap_offset, NPU_MAX_CMD_BYTES, &err);
+	if (!host) {
+		f.handle = c.handle;
+		npu_drv_ioctl(dev->fd, NPU_IOCTL_BO_FREE, &f);
+		return NULL;
+	}
+	dev->cmdbo.handle = c.handle;
+	dev->cmdbo.host = host;
+	return host;
+}
+
 npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, const void *cmds,
 			 uint32_t size, struct npui_job *job)
 {
 	struct npui_queue *q = stream->queue;
 	/* The largest command is a launch with 32 arguments (320 bytes), plus the fence signal;
 	 * graph segments (up to NPU_GRAPH_SEGMENT_BYTES) take a heap buffer. */
-	uint8_t stackbuf[512], *buf = stackbuf;
+	uint8_t stackbuf[512], *buf = NULL, *stage;
 	struct npu_submit s = {
 		.cmds = (uint64_t)(uintptr_t)cmds,
 		.cmds_size = size,
@@ -78,7 +102,13 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 
 	if (stream->capture)
 		return npui_graph_add_cmds(stream->capture, cmds, size, job);
-	if (q->fence || stamp) {
+	/* 64 bytes: room for the timestamps and the fence signal added below. */
+	stage = cmdbo_get(dev);
+	if (stage && size + 64 <= NPU_MAX_CMD_BYTES)
+		buf = stage;
+	else if (q->fence || stamp)
+		buf = stackbuf;
+	if (buf == stackbuf) {
 		if (size + 64 > sizeof(stackbuf) &&
 		    (size > NPU_GRAPH_SEGMENT_BYTES || !(buf = malloc(size + 64))))
 			return npui_set_error(size > NPU_GRAPH_SEGMENT_BYTES ? NPU_ERROR_INVALID_VALUE
@@ -86,6 +116,8 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 					      "command stream of %u bytes: %s", size,
 					      size > NPU_GRAPH_SEGMENT_BYTES ? "too large"
 									     : "out of host memory");
+	}
+	if (buf) {
 		struct npu_cmd_timestamp ts = {
 			.hdr = { .type = NPU_CMD_TIMESTAMP, .dwords = sizeof(ts) / 8 },
 			.dst_addr = dev->ts.va + (id % NPUI_JOB_HISTORY) * 16,
@@ -115,9 +147,21 @@ npu_result_t npui_submit(struct npu_device *dev, struct npu_stream *stream, cons
 		}
 		s.cmds = (uint64_t)(uintptr_t)buf;
 		s.cmds_size = len;
+		if (buf == stage) {
+			s.cmds = dev->cmdbo.handle;
+			s.flags = NPU_SUBMIT_CMDS_BO;
+		}
 	}
 	ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_SUBMIT, &s);
-	if (buf != stackbuf)
+	if (ret == -EINVAL && buf && buf == stage) {
+		/* A 1.2 driver from before the flag? The same stream by pointer tells. */
+		s.cmds = (uint64_t)(uintptr_t)stage;
+		s.flags = 0;
+		ret = npu_drv_ioctl(dev->fd, NPU_IOCTL_SUBMIT, &s);
+		if (!ret)
+			dev->cmdbo.off = true;
+	}
+	if (buf && buf != stackbuf && buf != stage)
 		free(buf);
 	if (ret)
 		return npui_set_error(ret, "submit to queue %u failed: %s", q->id, strerror(-ret));

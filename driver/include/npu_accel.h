@@ -161,11 +161,12 @@ struct npu_cmd_fill {
 };
 
 struct npu_submit {
-	uint64_t cmds;        /* In: user pointer to the command stream */
+	uint64_t cmds;        /* In: user pointer to the command stream (BO handle with
+	                       * NPU_SUBMIT_CMDS_BO) */
 	uint32_t cmds_size;   /* In: bytes, 8 .. NPU_MAX_CMD_BYTES, multiple of 8 */
 	uint32_t queue;       /* In: queue id; 0 = the client's default compute queue */
 	uint32_t flags;       /* In: NPU_SUBMIT_* (uapi 1.1) */
-	uint32_t pad;         /* In: 0 */
+	uint32_t pad;         /* In: 0; with NPU_SUBMIT_CMDS_BO the stream's offset in the BO */
 	uint64_t seqno;       /* Out: fence value that signals completion (per queue) */
 };
 
@@ -272,7 +273,12 @@ struct npu_queue_destroy {
 
 #define NPU_SUBMIT_NONBLOCK (1u << 0) /* npu_submit.flags: -EBUSY instead of sleeping when the
                                        * queue's ring is full */
-#define NPU_SUBMIT_FLAGS_MASK NPU_SUBMIT_NONBLOCK
+/* uapi 1.2: `cmds` is the handle of one of the client's HOST_VISIBLE (non-USERPTR) BOs and
+ * `pad` the byte offset (8-aligned) of the stream in it. The driver copies the stream from
+ * memory it owns during the ioctl, without a checked user copy; the BO may be rewritten as
+ * soon as SUBMIT returns. */
+#define NPU_SUBMIT_CMDS_BO  (1u << 1)
+#define NPU_SUBMIT_FLAGS_MASK (NPU_SUBMIT_NONBLOCK | NPU_SUBMIT_CMDS_BO)
 
 /* ---- Job status ----------------------------------------------------------------------------
  * Every job (one SUBMIT) signals exactly once, with one of these statuses: */

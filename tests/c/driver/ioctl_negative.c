@@ -43,6 +43,7 @@ struct t_ctx {
 	struct npu_bo_create bo;      /* a live BO of fd */
 	uint32_t freed_handle;        /* a BO of fd, freed */
 	uint32_t foreign_handle;      /* a live BO of other_fd that fd does not have */
+	uint32_t dev_handle;          /* a live BO of fd, not HOST_VISIBLE */
 	uint64_t sram;
 	uint64_t cmds[(sizeof(struct t_launch) + 64) / 8]; /* the command stream */
 	uint32_t cmds_size;
@@ -152,8 +153,25 @@ CASE(sub_size_unaligned) { t_copy(c); t_submit_arg(c, a); a->sub.cmds_size = 36;
 CASE(sub_size_huge) { t_copy(c); t_submit_arg(c, a); a->sub.cmds_size = NPU_MAX_CMD_BYTES + 8; }
 CASE(sub_size_max32) { t_copy(c); t_submit_arg(c, a); a->sub.cmds_size = UINT32_MAX - 7; }
 CASE(sub_queue) { t_copy(c); t_submit_arg(c, a); a->sub.queue = 0x7fffffff; }
-CASE(sub_flags) { t_copy(c); t_submit_arg(c, a); a->sub.flags = 2; }
+CASE(sub_flags) { t_copy(c); t_submit_arg(c, a); a->sub.flags = 1u << 2; }
 CASE(sub_pad) { t_copy(c); t_submit_arg(c, a); a->sub.pad = 1; }
+/* SUBMIT with NPU_SUBMIT_CMDS_BO: cmds is a BO handle, pad the offset in it */
+static void t_submit_bo(struct t_ctx *c, union t_arg *a, uint64_t handle, uint32_t off)
+{
+	t_copy(c);
+	a->sub.cmds = handle;
+	a->sub.cmds_size = c->cmds_size;
+	a->sub.flags = NPU_SUBMIT_CMDS_BO;
+	a->sub.pad = off;
+}
+CASE(sub_bo_handle0) { t_submit_bo(c, a, 0, 0); }
+CASE(sub_bo_handle_freed) { t_submit_bo(c, a, c->freed_handle, 0); }
+CASE(sub_bo_handle_foreign) { t_submit_bo(c, a, c->foreign_handle, 0); }
+CASE(sub_bo_handle_high) { t_submit_bo(c, a, 1ull << 32 | c->bo.handle, 0); }
+CASE(sub_bo_off_unaligned) { t_submit_bo(c, a, c->bo.handle, 4); }
+CASE(sub_bo_off_past_end) { t_submit_bo(c, a, c->bo.handle, (1u << 20) - 8); }
+CASE(sub_bo_off_huge) { t_submit_bo(c, a, c->bo.handle, UINT32_MAX - 7); }
+CASE(sub_bo_not_visible) { t_submit_bo(c, a, c->dev_handle, 0); }
 /* SUBMIT: any command header */
 CASE(cmd_type0) { t_copy(c)->hdr.type = 0; t_submit_arg(c, a); }
 CASE(cmd_type_unknown) { t_copy(c)->hdr.type = 99; t_submit_arg(c, a); }
@@ -402,6 +420,14 @@ static const struct t_case cases[] = {
 	C(NPU_IOCTL_SUBMIT, sub_queue, -ENOENT),
 	C(NPU_IOCTL_SUBMIT, sub_flags, -EINVAL),
 	C(NPU_IOCTL_SUBMIT, sub_pad, -EINVAL),
+	C(NPU_IOCTL_SUBMIT, sub_bo_handle0, -ENOENT),
+	C(NPU_IOCTL_SUBMIT, sub_bo_handle_freed, -ENOENT),
+	C(NPU_IOCTL_SUBMIT, sub_bo_handle_foreign, -ENOENT),
+	C(NPU_IOCTL_SUBMIT, sub_bo_handle_high, -EINVAL),
+	C(NPU_IOCTL_SUBMIT, sub_bo_off_unaligned, -EINVAL),
+	C(NPU_IOCTL_SUBMIT, sub_bo_off_past_end, -EFAULT),
+	C(NPU_IOCTL_SUBMIT, sub_bo_off_huge, -EFAULT),
+	C(NPU_IOCTL_SUBMIT, sub_bo_not_visible, -EINVAL),
 	C(NPU_IOCTL_SUBMIT, cmd_type0, -EINVAL),
 	C(NPU_IOCTL_SUBMIT, cmd_type_unknown, -EINVAL),
 	C(NPU_IOCTL_SUBMIT, cmd_dwords0, -EINVAL),
@@ -824,6 +850,7 @@ int main(void)
 	b = t_bo(c.fd, 4096, 0);
 	c.freed_handle = b.handle;
 	t_bo_free(c.fd, b.handle);
+	c.dev_handle = t_bo(c.fd, 4096, 0).handle;
 	/* Give the other client more BOs than this one, so its newest handle is foreign here. */
 	for (int i = 0; i < 8; i++)
 		c.foreign_handle = t_bo(c.other_fd, 4096, 0).handle;
