@@ -595,6 +595,7 @@ void *sim_cp_main(void *arg)
 		struct sim_queue *q;
 		uint32_t rr = e->rr_next;
 		int qi = cp_pick(e);
+		bool kick_irq = false;
 
 		if (irq_deliverable(hw)) {
 			if (qi < 0) {
@@ -608,7 +609,7 @@ void *sim_cp_main(void *arg)
 			 * right after it), the interrupt thread delivers it meanwhile, so
 			 * completions do not wait behind a long packet (and get batched). */
 			if (!cp_next_is_short(hw, (uint32_t)qi))
-				pthread_cond_signal(&hw->irq_cond);
+				kick_irq = true;
 		}
 		if (qi < 0) {
 			if (!cp_poll(e))
@@ -628,6 +629,11 @@ void *sim_cp_main(void *arg)
 		e->dropped = e->killed = false;
 		__atomic_store_n(e->cancel, 0, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&hw->lock);
+		/* Waking the sleeping interrupt thread is a system call, and the host's doorbells
+		 * and register reads wait for the lock: signal it without the lock. It looks at
+		 * irq_gen under the lock, so the wake-up cannot be lost. */
+		if (kick_irq)
+			pthread_cond_signal(&hw->irq_cond);
 
 		cp_exec(e, &s, &r);
 

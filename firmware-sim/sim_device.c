@@ -491,7 +491,18 @@ static void sim_destroy(struct npu_hw *hw);
 
 static int init_sync(struct npu_hw *hw)
 {
-	if (pthread_mutex_init(&hw->lock, NULL) || pthread_mutex_init(&hw->core_lock, NULL) ||
+	pthread_mutexattr_t attr;
+	int ret;
+
+	/* The device lock is held briefly but taken by every doorbell, register read, engine
+	 * and ISR: a contender spins a little before it sleeps, since waking a sleeping thread
+	 * costs far more (tens of us on a VM) than the wait. */
+	if (pthread_mutexattr_init(&attr))
+		return -ENOMEM;
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	ret = pthread_mutex_init(&hw->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (ret || pthread_mutex_init(&hw->core_lock, NULL) ||
 	    pthread_mutex_init(&hw->iommu.lock, NULL))
 		return -ENOMEM;
 	for (uint32_t i = 0; i < NPU_NUM_ENGINES; i++)
